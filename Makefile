@@ -1,0 +1,73 @@
+# Agent Engine promotion: config, readiness checks and the runbook site.
+# A fresh clone needs nothing else: the first target you run creates .venv and installs.
+
+PYTHON  ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+CONFIG  ?= config/agent_engine_envs.yaml
+PROMOTION := $(BIN)/promotion --config $(CONFIG)
+
+.DEFAULT_GOAL := help
+.PHONY: help install validate docs docs-check serve site test test-fast bench fuzz lint \
+        promote-agent-config-show promote-agent-config-dev-to-stage promote-agent-config-stage-to-prod \
+        promote-agent-config-validate-dev-to-stage promote-agent-config-validate-stage-to-prod
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-46s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install the project with its test tools
+
+validate: $(STAMP) ## check every readiness rule over the config (exit 2 when one fails)
+	$(PROMOTION) validate
+
+docs: $(STAMP) ## validate the config and regenerate the runbook pages and the CLAUDE.md section
+	$(PROMOTION) generate
+
+docs-check: $(STAMP) ## exit 3 when the committed generated docs don't match the config
+	$(PROMOTION) generate --check --diff
+
+serve: $(STAMP) ## serve the runbook site on http://127.0.0.1:8000 (regenerates on edits)
+	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
+
+site: $(STAMP) ## build the runbook site into site/ (strict)
+	$(BIN)/mkdocs build --strict
+
+test: $(STAMP) ## run every test, the browser tests included
+	$(BIN)/python -m pytest -q
+
+test-fast: $(STAMP) ## run the tests without the site builds and the browser
+	$(BIN)/python -m pytest -q -m "not slow and not browser"
+
+bench: $(STAMP) ## measure the CLI, the generator and the site build against their baselines
+	$(BIN)/python tests/bench/bench.py
+
+fuzz: $(STAMP) ## fuzz the loader for a bounded time (FUZZ_SECONDS, default 60)
+	$(BIN)/python tests/fuzz/fuzz_loader.py --seconds $${FUZZ_SECONDS:-60}
+
+lint: $(STAMP) ## ruff and mypy
+	$(BIN)/ruff check generator tests
+	$(BIN)/mypy
+
+# --- the seed's five targets ---------------------------------------------------------------
+
+promote-agent-config-show: $(STAMP) ## show every agent's engine per environment
+	$(PROMOTION) show --agent all
+
+promote-agent-config-dev-to-stage: $(STAMP) ## show the dev -> stage promotion path
+	$(PROMOTION) path --from-env dev --to-env stage
+
+promote-agent-config-stage-to-prod: $(STAMP) ## show the stage -> prod promotion path
+	$(PROMOTION) path --from-env stage --to-env prod
+
+promote-agent-config-validate-dev-to-stage: $(STAMP) ## exit 2 while dev -> stage is not ready
+	$(PROMOTION) validate --from-env dev --to-env stage
+
+promote-agent-config-validate-stage-to-prod: $(STAMP) ## exit 2 while stage -> prod is not ready
+	$(PROMOTION) validate --from-env stage --to-env prod

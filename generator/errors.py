@@ -1,0 +1,147 @@
+"""The exception tree and the one table of exit codes.
+
+Every error a user can see is one of these classes. Each carries enough to print
+``file:line:col``, the dotted config path, what is wrong and how to fix it. The CLI
+and the mkdocs plugin turn them into text; nothing else prints.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """The exit-code contract. CI pipelines and pre-commit hooks depend on it."""
+
+    OK = 0
+    CONFIG = 1  # the config (or another input) can't be read, is invalid, or a write was refused
+    NOT_READY = 2  # readiness rules fail; never used for anything else
+    STALE = 3  # generated docs are missing, stale or orphaned (generate --check)
+    USAGE = 64  # bad flags (EX_USAGE from sysexits.h)
+
+
+EXIT_CODE_HELP = """exit codes:
+  0   ok
+  1   the config can't be read or is invalid (also: unknown agent or environment
+      name, a refused write such as a hand-edited generated page)
+  2   readiness rules fail (not ready to promote)
+  3   generated docs are missing, stale or orphaned (generate --check)
+  64  usage error (bad flags)"""
+
+
+class Location:
+    """Where a value sits: file, 1-based line and column."""
+
+    __slots__ = ("file", "line", "col")
+
+    def __init__(self, file: str, line: int, col: int) -> None:
+        self.file = file
+        self.line = line
+        self.col = col
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+    def __repr__(self) -> str:
+        return f"Location({self.file!r}, {self.line}, {self.col})"
+
+    def sort_key(self) -> tuple[str, int, int]:
+        return (self.file, self.line, self.col)
+
+
+class Problem:
+    """One thing wrong with an input: where, which config path, what, how to fix."""
+
+    __slots__ = ("location", "path", "message", "hint", "code")
+
+    def __init__(
+        self,
+        location: Location,
+        path: str,
+        message: str,
+        hint: str = "",
+        code: str = "config",
+    ) -> None:
+        self.location = location
+        self.path = path
+        self.message = message
+        self.hint = hint
+        self.code = code
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "file": self.location.file,
+            "line": self.location.line,
+            "col": self.location.col,
+            "path": self.path,
+            "code": self.code,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+    def format(self, severity: str = "error") -> str:
+        where = f"{self.path}: " if self.path else ""
+        text = f"{self.location}: {severity} [{self.code}] {where}{self.message}"
+        if self.hint:
+            text += f"\n    fix: {self.hint}"
+        return text
+
+
+class PromotionError(Exception):
+    """Base of every error the tool reports on purpose."""
+
+    exit_code = ExitCode.CONFIG
+
+    def problems(self) -> list[Problem]:
+        return []
+
+
+class ConfigError(PromotionError):
+    """The config can't be read or does not match the model. Carries every problem found."""
+
+    exit_code = ExitCode.CONFIG
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self._problems = sorted(problems, key=lambda p: p.location.sort_key())
+        first = self._problems[0].format() if self._problems else "invalid config"
+        super().__init__(first)
+
+    def problems(self) -> list[Problem]:
+        return self._problems
+
+
+class SelectionError(ConfigError):
+    """An agent or environment named on the command line is not in the config (exit 1)."""
+
+
+class UsageError(PromotionError):
+    """Bad flags or arguments (exit 64)."""
+
+    exit_code = ExitCode.USAGE
+
+
+class WriteRefused(PromotionError):
+    """Generate refuses to write: a hand-edited generated file, a hand-written file in the way,
+    a broken CLAUDE.md marker section, or a path outside the output folder (exit 1)."""
+
+    exit_code = ExitCode.CONFIG
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self._problems = problems
+        super().__init__(problems[0].format() if problems else "write refused")
+
+    def problems(self) -> list[Problem]:
+        return self._problems
+
+
+class TemplateError(PromotionError):
+    """A template is missing or broken (undefined variable, syntax error) (exit 1)."""
+
+    exit_code = ExitCode.CONFIG
+
+    def __init__(self, problem: Problem) -> None:
+        self._problem = problem
+        super().__init__(problem.format())
+
+    def problems(self) -> list[Problem]:
+        return [self._problem]

@@ -1,0 +1,526 @@
+"""YAML text -> the typed model, remembering where every value came from.
+
+PyYAML composes the text into nodes (the C composer when libyaml is there); this
+module walks the nodes against the model's specs itself instead of letting PyYAML
+construct Python objects. That is how the YAML traps are caught (duplicate keys,
+``no``/``on``/``0123``/``1:30`` where a string belongs, unknown tags, alias bombs,
+self-referencing aliases) and how each value keeps its ``file:line:col``. It is also
+faster than ``yaml.load``: PyYAML's constructor is pure Python and we skip it.
+
+Every problem found is collected; one ``ConfigError`` carrying all of them is raised
+at the end, so a user fixes a file in one round trip.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import re
+from typing import Any, Callable
+
+import yaml
+
+from . import model
+from .errors import ConfigError, Location, Problem
+from .model import Spec
+
+#: Larger files are refused before parsing (a 10,000-agent config is about 8 MiB).
+MAX_CONFIG_BYTES = 32 * 1024 * 1024
+#: Aliases may not blow a document up: the walk visits at most this many values, or the
+#: file size in bytes if larger (a document without aliases never visits more values than
+#: it has bytes). A 430-byte "billion laughs" is refused after 100,000 visits.
+MIN_VISIT_BUDGET = 100_000
+
+_TAG = "tag:yaml.org,2002:"
+STR_TAG = _TAG + "str"
+MERGE_TAG = _TAG + "merge"
+_ALLOWED_TAGS = frozenset(
+    _TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp", "map", "seq", "merge")
+)
+_TYPE_NAMES = {
+    _TAG + "int": "an integer",
+    _TAG + "float": "a number",
+    _TAG + "bool": "a boolean",
+    _TAG + "null": "empty (null)",
+    _TAG + "timestamp": "a date",
+    _TAG + "str": "a string",
+    _TAG + "map": "a mapping",
+    _TAG + "seq": "a list",
+}
+_DATE_RE = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$")
+_BOOL_TRUE = frozenset(["true"])
+_BOOL_FALSE = frozenset(["false"])
+
+_CLASSES: dict[int, type[model.Node]] = {
+    id(model.CONFIG_SPEC): model.Config,
+    id(model.ENVIRONMENT_SPEC): model.EnvironmentInfo,
+    id(model.AGENT_SPEC): model.Agent,
+    id(model.AGENT_ENV_SPEC): model.AgentEnvironment,
+    id(model.PROMOTION_SPEC): model.Promotion,
+    id(model.CHECK_SPEC): model.Check,
+}
+
+try:  # libyaml is optional in PyYAML; fall back to the pure-Python loader
+    _Loader: Any = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - depends on how PyYAML was built
+    _Loader = yaml.SafeLoader
+
+
+class _Abort(Exception):
+    """Stops the walk when going on would only cost time (alias bomb)."""
+
+
+def _loc(file: str, node: yaml.Node) -> Location:
+    mark = node.start_mark
+    return Location(file, mark.line + 1, mark.column + 1)
+
+
+def _describe(node: yaml.Node) -> str:
+    if isinstance(node, yaml.ScalarNode):
+        kind = _TYPE_NAMES.get(node.tag, f"a value tagged {node.tag}")
+        if node.tag == _TAG + "null":
+            return "empty (null)"
+        return f"{kind} (`{_clip(node.value)}`)"
+    if isinstance(node, yaml.MappingNode):
+        return "a mapping"
+    return "a list"
+
+
+def _clip(text: str, limit: int = 40) -> str:
+    text = text.replace("\n", "\\n")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _scalar_trap_hint(node: yaml.ScalarNode, field: str) -> str:
+    """Explain why YAML did not read a plain scalar as a string, and how to quote it."""
+    value = node.value
+    quoted = f'{field}: "{value}"' if field else f'"{value}"'
+    tag = node.tag
+    if tag == _TAG + "bool":
+        return f"YAML 1.1 reads unquoted `{value}` as a boolean; quote it: {quoted}"
+    if tag == _TAG + "int":
+        if re.match(r"^[-+]?0[0-7_]+$", value):
+            return f"YAML reads unquoted `{value}` as an octal number (leading zeros are lost); quote it: {quoted}"
+        if ":" in value:
+            return f"YAML 1.1 reads unquoted `{value}` as a base-60 number; quote it: {quoted}"
+        return f"YAML reads unquoted `{value}` as a number; quote it: {quoted}"
+    if tag == _TAG + "float":
+        return f"YAML reads unquoted `{value}` as a number (e.g. 3.10 becomes 3.1); quote it: {quoted}"
+    if tag == _TAG + "timestamp":
+        return f"YAML reads unquoted `{value}` as a date; quote it: {quoted}"
+    if tag == _TAG + "null":
+        return f"give it a value, e.g. {field}: \"...\"" if field else "give it a value"
+    return f"quote it: {quoted}"
+
+
+class _Walker:
+    def __init__(self, file: str, budget: int) -> None:
+        self.file = file
+        self.problems: list[Problem] = []
+        self.budget = budget
+        self.active: set[int] = set()
+
+    # --- reporting ------------------------------------------------------------------
+    def problem(self, node: yaml.Node, path: str, message: str, hint: str = "", code: str = "config") -> None:
+        self.problems.append(Problem(_loc(self.file, node), path, message, hint, code))
+
+    def spend(self, node: yaml.Node, path: str) -> None:
+        self.budget -= 1
+        if self.budget < 0:
+            self.problem(
+                node,
+                path,
+                "the document expands to too many values through aliases (alias bomb?)",
+                "use anchors and aliases sparingly; a document may hold at most "
+                f"max({MIN_VISIT_BUDGET:,}, file size in bytes) values once aliases are expanded",
+                code="yaml-alias",
+            )
+            raise _Abort
+
+    def tag_ok(self, node: yaml.Node, path: str) -> bool:
+        if node.tag in _ALLOWED_TAGS:
+            return True
+        self.problem(
+            node,
+            path,
+            f"YAML tag `{node.tag}` is not allowed",
+            "remove the tag; this config holds plain strings, booleans, lists and mappings only",
+            code="yaml-tag",
+        )
+        return False
+
+    # --- mappings -------------------------------------------------------------------
+    def items(self, node: yaml.MappingNode, path: str) -> list[tuple[str, yaml.Node, yaml.Node]]:
+        """(key, key node, value node) triples; merge keys applied; duplicates reported."""
+        explicit: dict[str, yaml.Node] = {}
+        result: dict[str, tuple[str, yaml.Node, yaml.Node]] = {}
+        merged: list[tuple[str, yaml.Node, yaml.Node]] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == MERGE_TAG:
+                merged.extend(self.merge_items(value_node, path))
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.problem(key_node, path, "a key must be a plain name, not a list or mapping", "write `name: value`", "yaml-key")
+                continue
+            key = key_node.value
+            if key_node.tag != STR_TAG:
+                self.problem(
+                    key_node,
+                    f"{path}.{key}" if path else key,
+                    f"key `{_clip(key)}` is not read as a string by YAML ({_TYPE_NAMES.get(key_node.tag, key_node.tag)})",
+                    _scalar_trap_hint(key_node, ""),
+                    "yaml-key",
+                )
+                continue
+            first = explicit.get(key)
+            if first is not None:
+                first_loc = _loc(self.file, first)
+                self.problem(
+                    key_node,
+                    f"{path}.{key}" if path else key,
+                    f"duplicate key `{_clip(key)}` (first defined at line {first_loc.line}, column {first_loc.col}); YAML would silently keep only the last one",
+                    "remove one of the two entries or merge them",
+                    "yaml-duplicate-key",
+                )
+                continue
+            explicit[key] = key_node
+            result[key] = (key, key_node, value_node)
+        if not merged:
+            return list(result.values())
+        out: dict[str, tuple[str, yaml.Node, yaml.Node]] = {}
+        for item in merged:
+            out.setdefault(item[0], item)  # earlier merge sources win, as in YAML
+        for key, item in result.items():
+            out.pop(key, None)
+            out[key] = item  # explicit keys override merged ones
+        return list(out.values())
+
+    def merge_items(self, node: yaml.Node, path: str) -> list[tuple[str, yaml.Node, yaml.Node]]:
+        sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        items: list[tuple[str, yaml.Node, yaml.Node]] = []
+        for source in sources:
+            if not isinstance(source, yaml.MappingNode):
+                self.problem(source, path, "`<<` must merge a mapping (or a list of mappings)", "point `<<:` at an anchored mapping, e.g. `<<: *defaults`", "yaml-merge")
+                continue
+            if id(source) in self.active:
+                self.problem(source, path, "an alias refers to the mapping that contains it (a cycle)", "remove the self-referencing alias", "yaml-alias")
+                continue
+            self.active.add(id(source))
+            try:
+                items.extend(self.items(source, path))
+            finally:
+                self.active.discard(id(source))
+        return items
+
+    # --- values ---------------------------------------------------------------------
+    def value(self, node: yaml.Node, spec: Spec, path: str, field: str) -> Any:
+        """The typed value of ``node`` under ``spec``, or None after reporting a problem."""
+        self.spend(node, path)
+        if not self.tag_ok(node, path):
+            return None
+        kind = spec.kind
+        if kind == "str":
+            return self.string(node, spec, path, field)
+        if kind == "object" or kind == "check":
+            if kind == "check" and isinstance(node, yaml.ScalarNode):
+                name = self.string(node, model._str(""), path, field)
+                if name is None:
+                    return None
+                check = model.Check(_loc(self.file, node), path)
+                check.name = name
+                check.command = None
+                return check
+            return self.obj(node, spec, path)
+        if kind == "map":
+            return self.map(node, spec, path, field)
+        if kind == "list":
+            return self.list(node, spec, path, field)
+        if kind == "bool":
+            return self.boolean(node, path, field)
+        if kind == "date":
+            return self.date(node, path, field)
+        raise AssertionError(f"unknown spec kind {kind}")  # a bug in model.py, not user input
+
+    def string(self, node: yaml.Node, spec: Spec, path: str, field: str) -> str | None:
+        if not isinstance(node, yaml.ScalarNode) or node.tag != STR_TAG:
+            hint = _scalar_trap_hint(node, field) if isinstance(node, yaml.ScalarNode) else f"write `{field}: <text>`"
+            self.problem(node, path, f"expected a string, got {_describe(node)}", hint, "type")
+            return None
+        value: str = node.value
+        if spec.enum is not None and value not in spec.enum:
+            self.problem(
+                node, path, f"`{_clip(value)}` is not one of: {', '.join(spec.enum)}", f"use one of: {', '.join(spec.enum)}", "enum"
+            )
+            return None
+        if spec.pattern is not None and not re.match(spec.pattern, value):
+            self.problem(
+                node, path, f"`{_clip(value)}` is not a valid {field or 'value'}", f"{spec.doc} It must match {spec.pattern}", "pattern"
+            )
+            return None
+        if not value.strip():
+            self.problem(node, path, "must not be empty", f"give `{field}` a value", "empty")
+            return None
+        return value
+
+    def boolean(self, node: yaml.Node, path: str, field: str) -> bool | None:
+        if isinstance(node, yaml.ScalarNode) and node.tag == _TAG + "bool":
+            word = node.value.lower()
+            if word in _BOOL_TRUE:
+                return True
+            if word in _BOOL_FALSE:
+                return False
+        self.problem(node, path, f"expected true or false, got {_describe(node)}", f"write `{field}: true` or `{field}: false`", "type")
+        return None
+
+    def date(self, node: yaml.Node, path: str, field: str) -> str | None:
+        if isinstance(node, yaml.ScalarNode) and node.tag in (_TAG + "timestamp", STR_TAG):
+            match = _DATE_RE.match(node.value)
+            if match:
+                import datetime
+
+                try:
+                    datetime.date(int(match[1]), int(match[2]), int(match[3]))
+                    return node.value
+                except ValueError:
+                    pass
+        self.problem(node, path, f"expected a date YYYY-MM-DD, got {_describe(node)}", f"write e.g. `{field}: 2025-12-11`", "type")
+        return None
+
+    def list(self, node: yaml.Node, spec: Spec, path: str, field: str) -> list[Any] | None:
+        if not isinstance(node, yaml.SequenceNode):
+            self.problem(node, path, f"expected a list, got {_describe(node)}", f"write `{field}:` followed by `- item` lines", "type")
+            return None
+        if id(node) in self.active:
+            self.problem(node, path, "an alias refers to the list that contains it (a cycle)", "remove the self-referencing alias", "yaml-alias")
+            return None
+        self.active.add(id(node))
+        try:
+            assert spec.items is not None
+            out = []
+            for index, item in enumerate(node.value):
+                value = self.value(item, spec.items, f"{path}[{index}]", field)
+                if value is not None:
+                    out.append(value)
+            return out
+        finally:
+            self.active.discard(id(node))
+
+    def map(self, node: yaml.Node, spec: Spec, path: str, field: str) -> dict[str, Any] | None:
+        if not isinstance(node, yaml.MappingNode):
+            self.problem(node, path, f"expected a mapping of {spec.key_doc} to entries, got {_describe(node)}", f"write `{field}:` followed by indented `<{spec.key_doc}>:` entries", "type")
+            return None
+        if id(node) in self.active:
+            self.problem(node, path, "an alias refers to the mapping that contains it (a cycle)", "remove the self-referencing alias", "yaml-alias")
+            return None
+        self.active.add(id(node))
+        try:
+            assert spec.values is not None
+            out: dict[str, Any] = {}
+            entries = self.items(node, path)
+            if len(entries) < spec.min_items:
+                self.problem(node, path, f"`{field}` is empty", f"add at least one {spec.key_doc}", "empty")
+            for key, key_node, value_node in entries:
+                child = f"{path}.{key}"
+                if not _safe_identifier(key):
+                    self.problem(
+                        key_node,
+                        child,
+                        f"{spec.key_doc} `{_clip(key)}` is not a safe identifier (it becomes a file name and a URL)",
+                        "use 1-63 lowercase ASCII letters, digits, `-` and `_`, starting with a letter or digit; "
+                        "not a reserved name (index, con, nul, aux, prn, com1-9, lpt1-9)",
+                        "identifier",
+                    )
+                    continue
+                value = self.value(value_node, spec.values, child, key)
+                if value is not None:
+                    value.key = key
+                    out[key] = value
+            return out
+        finally:
+            self.active.discard(id(node))
+
+    def obj(self, node: yaml.Node, spec: Spec, path: str) -> model.Node | None:
+        if not isinstance(node, yaml.MappingNode):
+            names = ", ".join(f.name for f in spec.fields if f.required)
+            self.problem(node, path or "(top level)", f"expected a mapping with keys {names}, got {_describe(node)}", "write one `key: value` per line", "type")
+            return None
+        if id(node) in self.active:
+            self.problem(node, path, "an alias refers to the mapping that contains it (a cycle)", "remove the self-referencing alias", "yaml-alias")
+            return None
+        self.active.add(id(node))
+        try:
+            cls = _CLASSES[id(spec)]
+            obj = cls.__new__(cls)
+            model.Node.__init__(obj, _loc(self.file, node), path)
+            fields = {f.name: f for f in spec.fields}
+            seen: set[str] = set()
+            ok = True
+            for key, key_node, value_node in self.items(node, path):
+                child = f"{path}.{key}" if path else key
+                field = fields.get(key)
+                if field is None:
+                    self.unknown_key(key_node, key, child, spec)
+                    ok = False
+                    continue
+                seen.add(key)
+                value = self.value(value_node, field.spec, child, key)
+                if value is None:
+                    ok = False
+                    continue
+                setattr(obj, key, value)
+                obj.locations[key] = _loc(self.file, value_node)
+            for field in spec.fields:
+                if field.name in seen:
+                    continue
+                if field.required:
+                    example = f" e.g. `{field.name}: {field.example}`" if field.example else ""
+                    self.problem(
+                        node,
+                        f"{path}.{field.name}" if path else field.name,
+                        f"required key `{field.name}` is missing",
+                        f"add{example or ' `' + field.name + ':`'} ({field.spec.doc.rstrip('.')})",
+                        "missing",
+                    )
+                    ok = False
+                else:
+                    setattr(obj, field.name, field.default)
+            if cls is not model.Config and cls is not model.Check:
+                obj.key = ""  # set by the enclosing map
+            return obj if ok else None
+        finally:
+            self.active.discard(id(node))
+
+    def unknown_key(self, key_node: yaml.Node, key: str, path: str, spec: Spec) -> None:
+        import difflib
+
+        names = [f.name for f in spec.fields]
+        close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
+        hint = f"did you mean `{close[0]}`?" if close else f"allowed keys: {', '.join(names)}"
+        self.problem(key_node, path, f"unknown key `{_clip(key)}`", hint, "unknown-key")
+
+
+def _safe_identifier(key: str) -> bool:
+    return bool(model.IDENTIFIER_RE.match(key)) and key not in model.RESERVED_NAMES
+
+
+def _offset_location(file: str, data: bytes, offset: int) -> Location:
+    line = data.count(b"\n", 0, offset) + 1
+    col = offset - (data.rfind(b"\n", 0, offset) + 1) + 1
+    return Location(file, line, col)
+
+
+def read_config_bytes(path: str) -> bytes:
+    """The raw bytes of the config, or a ConfigError that says why they can't be read."""
+    where = Location(path, 1, 1)
+    try:
+        if os.path.isdir(path):
+            raise ConfigError([Problem(where, "", "is a directory, not a config file", "pass the YAML file, e.g. --config config/agent_engine_envs.yaml", "io")])
+        size = os.path.getsize(path)
+        if size > MAX_CONFIG_BYTES:
+            raise ConfigError([Problem(where, "", f"is {size / 1048576:.1f} MiB; configs larger than {MAX_CONFIG_BYTES // 1048576} MiB are refused", "check that this is the right file", "io")])
+        with open(path, "rb") as handle:
+            return handle.read(MAX_CONFIG_BYTES + 1)
+    except FileNotFoundError:
+        raise ConfigError([Problem(where, "", "no such file", "create it or pass the right path with --config", "io")]) from None
+    except PermissionError:
+        raise ConfigError([Problem(where, "", "permission denied", "make the file readable (chmod a+r)", "io")]) from None
+    except OSError as exc:
+        raise ConfigError([Problem(where, "", f"can't be read: {exc.strerror or exc}", "check the path", "io")]) from None
+
+
+def decode_config(path: str, data: bytes) -> str:
+    """UTF-8 text of the config (a BOM is allowed), or a located ConfigError."""
+    if b"\x00" in data:
+        where = _offset_location(path, data, data.index(b"\x00"))
+        raise ConfigError([Problem(where, "", "contains NUL bytes: this looks like a binary file, not YAML", "pass the YAML config file", "encoding")])
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        where = _offset_location(path, data, exc.start)
+        raise ConfigError([Problem(where, "", f"is not valid UTF-8 (byte 0x{data[exc.start]:02x})", "save the file as UTF-8", "encoding")]) from None
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def compose(path: str, text: str) -> yaml.Node | None:
+    """YAML nodes of the text, or a located ConfigError for YAML syntax errors."""
+    try:
+        return yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = Location(path, mark.line + 1, mark.column + 1) if mark else Location(path, 1, 1)
+        message = " ".join(part for part in (exc.context, exc.problem) if part)
+        raise ConfigError([Problem(where, "", f"YAML syntax error: {message}", _syntax_hint(message), "yaml-syntax")]) from None
+    except yaml.reader.ReaderError as exc:
+        where = _offset_location(path, text.encode("utf-8"), len(text[: exc.position].encode("utf-8")))
+        raise ConfigError([Problem(where, "", f"character {exc.character!r} is not allowed in YAML", "remove the control character", "yaml-syntax")]) from None
+    except RecursionError:
+        raise ConfigError([Problem(Location(path, 1, 1), "", "the document is nested too deeply", "this config is at most six levels deep", "yaml-syntax")]) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError([Problem(Location(path, 1, 1), "", f"YAML error: {exc}", "fix the YAML syntax", "yaml-syntax")]) from None
+
+
+def _syntax_hint(message: str) -> str:
+    if "'\\t'" in message or "tab" in message:
+        return "YAML indents with spaces only: replace the tab characters with spaces"
+    if "expected a single document" in message:
+        return "keep one YAML document in the file (remove the extra `---`)"
+    if "mapping values are not allowed" in message:
+        return "a value containing `: ` must be quoted, or a key is indented wrongly"
+    if "found undefined alias" in message:
+        return "define the anchor (`&name`) before using the alias (`*name`)"
+    if "recursion" in message or "depth" in message:
+        return "this config is at most six levels deep"
+    return "check the indentation and quoting around this position"
+
+
+def load_config(path: str) -> model.Config:
+    """Read, parse and type-check the config at ``path``.
+
+    Raises ConfigError with every problem found (each with file:line:col, the dotted
+    path, what is wrong and how to fix it).
+    """
+    data = read_config_bytes(path)
+    return load_config_bytes(path, data)
+
+
+def load_config_bytes(path: str, data: bytes) -> model.Config:
+    """Like load_config, for bytes already read (tests, fuzzing)."""
+    text = decode_config(path, data)
+    # The collector has nothing to free while we build an acyclic tree; running it over
+    # tens of thousands of fresh nodes costs more than the parse (see RESEARCH.md).
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        root = compose(path, text)
+        if root is None:
+            raise ConfigError([Problem(Location(path, 1, 1), "", "the file is empty (no YAML document)", "start from the shipped config/agent_engine_envs.yaml", "empty")])
+        walker = _Walker(path, max(MIN_VISIT_BUDGET, len(data)))
+        config: Any = None
+        try:
+            config = walker.value(root, model.CONFIG_SPEC, "", "")
+        except _Abort:
+            config = None
+        except RecursionError:
+            walker.problem(root, "", "the document is nested too deeply", "this config is at most six levels deep", "yaml-syntax")
+        if config is not None:
+            config.file = path
+            _resolve_pairs(config)
+        if walker.problems:
+            raise ConfigError(walker.problems)
+        if config is None:  # a problem was reported for every None; defensive only
+            raise ConfigError([Problem(Location(path, 1, 1), "", "invalid config", "", "config")])
+        return config  # type: ignore[no-any-return]
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _resolve_pairs(config: model.Config) -> None:
+    """Fill Promotion.source/target from keys like ``dev_to_stage`` (None if unknown)."""
+    names = list(config.environments)
+    by_key = {model.pair_key(a, b): (a, b) for a in names for b in names if a != b}
+    for key, promotion in config.promotion.items():
+        promotion.source, promotion.target = by_key.get(key, (None, None))
+
+
+LoadFunction = Callable[[str], model.Config]
