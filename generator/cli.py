@@ -129,7 +129,7 @@ def _report_error(error: PromotionError, fmt: OutputFormat, out: TextIO, err: Te
     if fmt is not OutputFormat.JSON:
         if problems:
             for p in problems:
-                err.write(p.format() + "\n")
+                err.write(p.format(getattr(p, "severity", None) and p.severity.value or "error") + "\n")
             if len(problems) > 1:
                 err.write(f"{len(problems)} problems\n")
         else:

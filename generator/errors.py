@@ -145,3 +145,16 @@ class TemplateError(PromotionError):
 
     def problems(self) -> list[Problem]:
         return [self._problem]
+
+
+class NotReady(PromotionError):
+    """Readiness rules fail (exit 2). Carries the violations (``rules.Violation``)."""
+
+    exit_code = ExitCode.NOT_READY
+
+    def __init__(self, violations: list[Problem]) -> None:
+        self._problems = violations
+        super().__init__(violations[0].format() if violations else "not ready")
+
+    def problems(self) -> list[Problem]:
+        return self._problems
