@@ -9,6 +9,7 @@ CONFIG  ?= config/agent_engine_envs.yaml
 PROMOTION := $(BIN)/promotion --config $(CONFIG)
 
 .DEFAULT_GOAL := help
+export NO_MKDOCS_2_WARNING := 1
 .PHONY: help install validate docs docs-check serve site test test-fast bench fuzz lint \
         promote-agent-config-show promote-agent-config-dev-to-stage promote-agent-config-stage-to-prod \
         promote-agent-config-validate-dev-to-stage promote-agent-config-validate-stage-to-prod

@@ -329,7 +329,8 @@ def cmd_generate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return ExitCode.OK
     for change in result.pending:
         out.write(f"{change.action.name.lower():9} {change.display}\n")
-    out.write(f"{len(result.pending)} written or removed, {result.total - len([c for c in result.pending if c.action.name != 'DELETE'])} unchanged\n")
+    unchanged = len(result.changes) - len(result.pending)
+    out.write(f"{result.written} file{'s' if result.written != 1 else ''} written or removed, {unchanged} unchanged\n")
     return ExitCode.OK
 
 

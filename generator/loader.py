@@ -473,14 +473,21 @@ def _syntax_hint(message: str) -> str:
     return "check the indentation and quoting around this position"
 
 
-def load_config(path: str) -> model.Config:
+def load_config(path: str, display: str | None = None) -> model.Config:
     """Read, parse and type-check the config at ``path``.
 
     Raises ConfigError with every problem found (each with file:line:col, the dotted
-    path, what is wrong and how to fix it).
+    path, what is wrong and how to fix it). Messages name the file as ``display``
+    (default: ``path``), e.g. relative to the project when the path was made absolute.
     """
-    data = read_config_bytes(path)
-    return load_config_bytes(path, data)
+    try:
+        data = read_config_bytes(path)
+    except ConfigError as exc:
+        if display is not None:
+            for problem in exc.problems():
+                problem.location.file = display
+        raise
+    return load_config_bytes(display or path, data)
 
 
 def load_config_bytes(path: str, data: bytes) -> model.Config:

@@ -1,0 +1,145 @@
+"""The one core that ``promotion generate`` and the mkdocs plugin both run.
+
+load -> check rules (and the release gate) -> render to memory -> plan against disk
+-> write (or not: ``--check``). Nothing is written unless every step before succeeded.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from . import markers, rules
+from .errors import NotReady
+from .loader import load_config
+from .model import Config
+from .writer import Action, FileChange, PlannedFile, apply_changes, plan_changes, stamp_page
+
+
+class GenerateOptions:
+    """What to generate from where. Paths are relative to ``root`` unless absolute."""
+
+    __slots__ = ("config_path", "out_dir", "templates_dir", "claude_md", "force", "gate", "root")
+
+    def __init__(
+        self,
+        config_path: str,
+        out_dir: str = "site-docs",
+        templates_dir: str | None = None,
+        claude_md: str | None = "CLAUDE.md",
+        force: bool = False,
+        gate: list[str] | None = None,
+        root: str | None = None,
+    ) -> None:
+        self.config_path = config_path
+        self.out_dir = out_dir
+        self.templates_dir = templates_dir
+        self.claude_md = claude_md
+        self.force = force
+        self.gate = gate or []
+        self.root = root or os.getcwd()
+
+    def resolve(self, path: str) -> Path:
+        return Path(path) if os.path.isabs(path) else Path(self.root) / path
+
+    def display(self, path: str | Path) -> str:
+        """A path as written in pages and messages: relative to root, with ``/``.
+
+        Pages record the config's path, so it must not depend on how it was spelled
+        on the command line, or the plugin and the CLI would rewrite each other's pages.
+        """
+        absolute = self.resolve(str(path))
+        try:
+            return Path(os.path.relpath(absolute, self.root)).as_posix()
+        except ValueError:  # another drive on Windows
+            return absolute.as_posix()
+
+
+class Change:
+    """A FileChange with the path as the user should read it."""
+
+    __slots__ = ("change", "display")
+
+    def __init__(self, change: FileChange, display: str) -> None:
+        self.change = change
+        self.display = display
+
+    @property
+    def action(self) -> Action:
+        return self.change.action
+
+    def diff(self, display: str) -> str:
+        return self.change.diff(display)
+
+
+class GenerateResult:
+    __slots__ = ("config", "changes", "warnings", "written")
+
+    def __init__(self, config: Config, changes: list[Change], warnings: list[rules.Violation], written: int) -> None:
+        self.config = config
+        self.changes = changes
+        self.warnings = warnings
+        self.written = written
+
+    @property
+    def pending(self) -> list[Change]:
+        """Files that are (or, under --check, would be) created, updated or deleted."""
+        return [c for c in self.changes if c.action is not Action.UNCHANGED]
+
+    @property
+    def total(self) -> int:
+        return len([c for c in self.changes if c.action is not Action.DELETE])
+
+
+def check(config: Config, gate: list[str]) -> list[rules.Violation]:
+    """Every config rule, plus PR010 on each gated promotion; NotReady when any error."""
+    violations = rules.check_config(config)
+    for key in gate:
+        promotion = config.promotion.get(key)
+        if promotion is None or promotion.source is None or promotion.target is None:
+            pairs = ", ".join(config.promotion) or "(none)"
+            raise NotReady([rules.Violation(rules.rule_by_id("PR010"), config.loc("promotion"), "promotion", f"gate names `{key}`, which is not a promotion of this config", f"gate one of: {pairs}")])
+        violations += rules.placeholders_on_path(config, promotion.source, promotion.target, list(config.agents))
+    failing = rules.errors(violations)
+    if failing:
+        raise NotReady(sorted(failing, key=lambda v: (v.location.sort_key(), v.code)))
+    return violations
+
+
+def plan(options: GenerateOptions) -> tuple[Config, list[Change], list[rules.Violation]]:
+    """Load, check, render and compare with disk. Raises before anything could be written."""
+    from . import render  # Jinja2 is only imported by the commands that render
+
+    config_display = options.display(options.config_path)
+    config = load_config(str(options.resolve(options.config_path)), display=config_display)
+    violations = check(config, options.gate)
+    env = render.make_environment(str(options.resolve(options.templates_dir)) if options.templates_dir else None)
+    context = render.build_context(config, config_display, violations)
+    out_dir = options.resolve(options.out_dir)
+    planned = [
+        PlannedFile(out_dir / page.path, stamp_page(page.body, config_display, page.template))
+        for page in render.render_pages(env, context)
+    ]
+    if options.claude_md:
+        claude_path = options.resolve(options.claude_md)
+        try:
+            existing: bytes | None = claude_path.read_bytes()
+        except FileNotFoundError:
+            existing = None
+        except OSError as exc:
+            from .errors import Location, Problem, WriteRefused
+
+            raise WriteRefused([Problem(Location(options.display(claude_path), 1, 1), "", f"can't be read: {exc.strerror}", "check the path and permissions", "io")]) from None
+        body = render.render_claude_section(env, context)
+        new = markers.update_section(existing, body, config_display, force=options.force, file=options.display(claude_path))
+        planned.append(PlannedFile(claude_path, new, "section"))
+    changes = plan_changes(planned, out_dir, force=options.force)
+    return config, [Change(c, options.display(c.path)) for c in changes], violations
+
+
+def run(options: GenerateOptions, write: bool = True) -> GenerateResult:
+    """Plan, then write the changed files atomically (unless ``write`` is False: --check)."""
+    config, changes, violations = plan(options)
+    written = apply_changes([c.change for c in changes]) if write else 0
+    warnings = [v for v in violations if v.severity is rules.Severity.WARNING]
+    return GenerateResult(config, changes, warnings, written)

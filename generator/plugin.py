@@ -1,0 +1,119 @@
+"""The mkdocs plugin: runs the same core as ``promotion generate`` before mkdocs reads the docs.
+
+Glue only (mkdocs-gen-files keeps its plugin this thin too). Behaviour:
+- ``mkdocs build``/``gh-deploy``: a config error, a failing rule or a failing release
+  ``gate`` raises PluginError, so mkdocs prints each problem (file:line:col, rule, fix)
+  and exits 1 without a traceback, before the site folder is touched.
+- ``mkdocs serve``: the same problems are logged and the last good pages stay on disk,
+  so the browser keeps showing them; the next good edit regenerates (serve blocks page
+  requests after a failed rebuild, so it must not raise there).
+- Rule warnings are logged at INFO so ``--strict`` does not turn a warning into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from mkdocs.config import base
+from mkdocs.config import config_options as c
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import BasePlugin, get_plugin_logger
+
+from . import generate
+from .errors import PromotionError
+
+log = get_plugin_logger(__name__)
+
+
+class PromotionPluginConfig(base.Config):
+    config = c.Type(str, default="config/agent_engine_envs.yaml")
+    templates = c.Optional(c.Type(str))
+    claude_md = c.Optional(c.Type(str))
+    gate = c.Type((list, str), default=[])
+    nav = c.Type(bool, default=True)
+
+
+def gate_list(value: list[str] | str) -> list[str]:
+    """``gate`` as a list: a YAML list, or a comma-separated string (``!ENV PROMOTION_GATE``)."""
+    items = value.split(",") if isinstance(value, str) else value
+    return [str(item).strip() for item in items if str(item).strip()]
+
+
+class PromotionPlugin(BasePlugin[PromotionPluginConfig]):
+    def __init__(self) -> None:
+        self.command = "build"
+        self.last_pairs: list[tuple[str, str]] | None = None
+
+    def on_startup(self, *, command: str, dirty: bool) -> None:
+        # Defining on_startup keeps this instance across serve rebuilds.
+        self.command = command
+
+    def _options(self, config: MkDocsConfig) -> generate.GenerateOptions:
+        root = os.path.dirname(os.path.abspath(config.config_file_path or "mkdocs.yml"))
+        return generate.GenerateOptions(
+            config_path=self.config.config,
+            out_dir=config.docs_dir,
+            templates_dir=self.config.templates,
+            claude_md=self.config.claude_md,
+            gate=gate_list(self.config.gate),
+            root=root,
+        )
+
+    def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
+        options = self._options(config)
+        try:
+            result = generate.run(options)
+        except PromotionError as exc:
+            message = "\n".join(p.format(p.severity.value if hasattr(p, "severity") else "error") for p in exc.problems()) or str(exc)
+            if self.command == "serve":
+                log.error("promotion: generation failed; still serving the last good pages:\n%s", message)
+            else:
+                raise PluginError(f"promotion: the docs can't be generated:\n{message}") from None
+        else:
+            self.last_pairs = result.config.consecutive_pairs()
+            for v in result.warnings:
+                log.info("promotion: %s", v.format())
+            for change in result.pending:
+                log.info("promotion: %s %s", change.action.value, change.display)
+        if self.config.nav and config.nav is None:
+            config.nav = self._nav(Path(config.docs_dir))
+        return config
+
+    def on_serve(self, server: Any, *, config: MkDocsConfig, builder: Any) -> Any:
+        options = self._options(config)
+        server.watch(str(options.resolve(self.config.config)))
+        if self.config.templates:
+            server.watch(str(options.resolve(self.config.templates)))
+        from .render import builtin_templates_dir
+
+        server.watch(str(builtin_templates_dir()))
+        return server
+
+    def _nav(self, docs: Path) -> list[Any]:
+        """Home, Playbook, Matrix, one entry per promotion step, Agents (index only), Reference,
+        then hand-written top-level pages. Agent pages stay out of the nav on purpose:
+        mkdocs-material embeds the nav in every page, so listing 1,000 agents there makes the
+        build quadratic; they are reached from the Agents index, the matrix and search."""
+        nav: list[Any] = []
+        if (docs / "index.md").exists():
+            nav.append({"Home": "index.md"})
+        nav += [{"Playbook": "playbook.md"}, {"Promotion matrix": "matrix.md"}]
+        if self.last_pairs is not None:
+            slugs = [f"{a}-to-{b}" for a, b in self.last_pairs]
+        else:
+            slugs = sorted(p.stem for p in (docs / "promotions").glob("*.md") if p.stem != "index")
+        promotions: list[Any] = ["promotions/index.md"]
+        for slug in slugs:
+            source, _, target = slug.partition("-to-")
+            promotions.append({f"{source} → {target}": f"promotions/{slug}.md"})
+        nav.append({"Promotions": promotions})
+        nav.append({"Agents": ["agents/index.md"]})
+        nav.append({"Reference": [{"Readiness rules": "reference/rules.md"}, {"Config reference": "reference/config-schema.md"}]})
+        generated = {"index.md", "playbook.md", "matrix.md"}
+        for page in sorted(docs.glob("*.md")):
+            if page.name not in generated:
+                nav.append(page.name)
+        return nav
