@@ -174,7 +174,7 @@ def _table(rows: list[tuple[str, ...]], indent: str = "") -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = []
     for r in rows:
-        cells = [c.ljust(w) for c, w in zip(r, widths)]
+        cells = [c.ljust(w) for c, w in zip(r, widths, strict=False)]
         lines.append((indent + "  ".join(cells)).rstrip())
     return "\n".join(lines) + "\n"
 

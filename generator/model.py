@@ -288,7 +288,7 @@ class Config(Node):
 
     def consecutive_pairs(self) -> list[tuple[str, str]]:
         order = self.environment_order
-        return list(zip(order, order[1:]))
+        return list(zip(order, order[1:], strict=False))
 
     def promotion_for(self, source: str, target: str) -> Promotion | None:
         return self.promotion.get(pair_key(source, target))

@@ -10,8 +10,8 @@ Nothing here hard-codes an environment name: the pipeline is whatever order
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from enum import Enum
-from typing import Callable, Iterable, Iterator
 
 from . import model
 from .errors import Location, Problem
@@ -215,7 +215,7 @@ def promotion_order(config: Config) -> Iterable[Violation]:
     this = _this("promotion_order")
     order = config.environment_order
     for agent in config.agents.values():
-        for previous, current in zip(order, order[1:]):
+        for previous, current in zip(order, order[1:], strict=False):
             before = agent.environments.get(previous)
             env = agent.environments.get(current)
             if before is None or env is None:
