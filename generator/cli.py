@@ -43,7 +43,9 @@ def _formats(*allowed: OutputFormat) -> dict[str, Any]:
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", default=DEFAULT_CONFIG, metavar="PATH", help=f"the config file (default: {DEFAULT_CONFIG})")
+    # --config is accepted before or after the command; the subcommand's copy only
+    # overrides the top-level value when given (SUPPRESS keeps its default out).
+    common.add_argument("--config", default=argparse.SUPPRESS, metavar="PATH", help=f"the config file (default: {DEFAULT_CONFIG})")
 
     parser = _Parser(
         prog="promotion",
@@ -53,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"promotion {__version__}")
+    parser.add_argument("--config", default=DEFAULT_CONFIG, metavar="PATH", help=f"the config file (default: {DEFAULT_CONFIG})")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
