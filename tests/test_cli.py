@@ -1,0 +1,493 @@
+"""The `promotion` CLI: every command in text and JSON, GitHub annotations, every exit code.
+
+Most tests run ``generator.cli.main`` in-process with StringIO streams; a few run the
+installed console script and ``python -m generator`` end to end.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ROOT, WriteConfig, set_env_field, where
+
+from generator import cli
+from generator.rules import RULES
+from generator.schema import json_schema_text
+
+PROMOTION = ROOT / ".venv" / "bin" / "promotion"
+PYTHON = ROOT / ".venv" / "bin" / "python"
+GITHUB_LINE = re.compile(r"^::(error|warning) file=(?P<file>[^,]+),line=(?P<line>\d+),col=(?P<col>\d+),title=(?P<title>[^:]+)::(?P<message>.+)$")
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    """Run the CLI in-process; no command may ever print a traceback."""
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.main(list(argv), out, err)
+    assert "Traceback" not in out.getvalue() + err.getvalue()
+    return code, out.getvalue(), err.getvalue()
+
+
+def run_json(*argv: str) -> tuple[int, Any]:
+    code, out, err = run(*argv, "--format", "json")
+    return code, json.loads(out)
+
+
+@pytest.fixture
+def shipped(shipped_config_path: str) -> list[str]:
+    return ["--config", shipped_config_path]
+
+
+# --- show --------------------------------------------------------------------------------
+
+
+def test_show_text(shipped: list[str]) -> None:
+    code, out, err = run("show", *shipped)
+    assert code == 0 and err == ""
+    assert "Promotion order: dev -> stage -> prod" in out
+    assert "bob: Bob's Brain (agents/bob)" in out
+    assert "foreman: IAM Senior ADK DevOps Lead (agents/iam-senior-adk-devops-lead)" in out
+    assert re.search(r"^  stage +pending +bobs-brain-stage +us-central1 +TODO-SET-STAGE-ENGINE-ID  <- PLACEHOLDER$", out, re.M)
+    assert out.count("<- PLACEHOLDER") == 6
+    assert out.rstrip().endswith("Placeholders: 6 of 6 engines")
+
+
+def test_show_one_agent(shipped: list[str]) -> None:
+    code, out, _ = run("show", *shipped, "--agent", "foreman")
+    assert code == 0
+    assert "foreman:" in out and "bob:" not in out
+    assert "Placeholders: 3 of 3 engines" in out
+
+
+def test_show_json(shipped: list[str], shipped_config_path: str) -> None:
+    code, data = run_json("show", *shipped)
+    assert code == 0
+    assert data["config"] == shipped_config_path
+    assert (data["schema_version"], data["app_version"], data["last_updated"]) == ("1.0.0", "0.14.1", "2025-12-11")
+    assert data["environment_order"] == ["dev", "stage", "prod"]
+    assert (data["engines"], data["placeholders"]) == (6, 6)
+    assert [a["key"] for a in data["agents"]] == ["bob", "foreman"]
+    bob_prod = data["agents"][0]["environments"][2]
+    assert bob_prod["environment"] == "prod"
+    assert bob_prod["engine_id"] == "TODO-SET-PROD-ENGINE-ID"
+    assert bob_prod["placeholder"] is True
+    assert (bob_prod["project_id"], bob_prod["region"], bob_prod["status"]) == ("bobs-brain", "us-central1", "pending")
+    assert bob_prod["engine_name"] == "bobs-brain-prod"
+
+
+def test_show_marks_only_placeholders(deployed_config_text: str, write_config: WriteConfig) -> None:
+    text = set_env_field(deployed_config_text, "bob", "prod", "engine_id", "TODO-SET-PROD-ENGINE-ID")
+    path = write_config(set_env_field(text, "bob", "prod", "status", "pending"))
+    code, out, _ = run("show", "--config", path)
+    assert code == 0
+    marked = [line for line in out.splitlines() if "PLACEHOLDER" in line]
+    assert len(marked) == 1 and marked[0].split()[0] == "prod"
+    assert "Placeholders: 1 of 6 engines" in out
+
+
+# --- path --------------------------------------------------------------------------------
+
+
+def test_path_text(shipped: list[str]) -> None:
+    code, out, err = run("path", *shipped, "--from-env", "dev", "--to-env", "stage")
+    assert code == 0 and err == ""
+    assert out.startswith("Promotion dev -> stage (promotion.dev_to_stage)\n")
+    assert "Manual approval: not required" in out
+    assert "  [ ] Unit tests passing  ->  make test\n" in out
+    assert "  [ ] Drift detection clean  ->  make check-drift\n" in out
+    assert "ready: no (dev engine ID is a placeholder, stage engine ID is a placeholder)" in out
+    assert out.rstrip().endswith("dev -> stage: ready for 0 of 2 agents, 4 placeholders left")
+
+
+def test_path_text_manual_approval_and_inherited_checks(shipped: list[str]) -> None:
+    code, out, _ = run("path", *shipped, "--from-env", "stage", "--to-env", "prod", "--agent", "bob")
+    assert code == 0
+    assert "Manual approval: required, in #deployments" in out
+    checks = re.findall(r"^  \[ \] (.+?)(?:  ->  .*)?$", out, re.M)
+    assert checks == [
+        "Unit tests passing",
+        "A2A contract validation",
+        "ARV department checks",
+        "Drift detection clean",
+        "Stage smoke tests passing",
+        "Stage health check OK",
+    ]
+    assert "foreman" not in out
+
+
+def test_path_json(shipped: list[str]) -> None:
+    code, data = run_json("path", *shipped, "--from-env", "stage", "--to-env", "prod")
+    assert code == 0
+    assert (data["source"], data["target"], data["key"], data["defined"]) == ("stage", "prod", "stage_to_prod", True)
+    assert (data["manual_approval"], data["approval_channel"]) == (True, "#deployments")
+    assert data["checks"][0] == {"name": "Unit tests passing", "command": "make test"}
+    assert data["checks"][-1] == {"name": "Stage health check OK", "command": "make health-check-stage"}
+    assert (data["placeholders"], data["ready"], data["ready_agents"], data["total_agents"]) == (4, False, 0, 2)
+    bob = data["agents"][0]
+    assert bob["placeholders"] == ["stage", "prod"]
+    assert {c["field"]: (c["from"], c["to"]) for c in bob["changes"]}["engine_id"] == ("TODO-SET-STAGE-ENGINE-ID", "TODO-SET-PROD-ENGINE-ID")
+
+
+def test_path_shows_app_version_move(deployed_fixture_path: str) -> None:
+    code, data = run_json("path", "--config", deployed_fixture_path, "--from-env", "stage", "--to-env", "prod")
+    assert code == 0
+    changes = {c["field"]: (c["from"], c["to"]) for c in data["agents"][0]["changes"]}
+    assert changes["app_version"] == ("0.14.1", "0.14.0")
+    assert "status" not in changes
+    assert data["ready"] is True
+
+
+# --- validate ----------------------------------------------------------------------------
+
+
+def test_validate_text_ok(shipped: list[str], shipped_config_path: str) -> None:
+    code, out, err = run("validate", *shipped)
+    assert code == 0 and err == ""
+    assert out == f"OK: {shipped_config_path} passes 9 rules (0 warnings)\n"
+
+
+def test_validate_json_ok(shipped: list[str]) -> None:
+    code, data = run_json("validate", *shipped)
+    assert code == 0
+    assert data == {"ok": True, "exit_code": 0, "config": shipped[1], "step": None, "errors": [], "warnings": []}
+
+
+def test_validate_step_on_shipped_config_reports_4_placeholders(shipped: list[str], shipped_config_text: str) -> None:
+    code, out, err = run("validate", *shipped, "--from-env", "dev", "--to-env", "stage")
+    assert code == 2
+    assert out == ""
+    assert "Not ready: dev -> stage has 4 placeholder engine IDs left." in err
+    assert err.count("error [PR010]") == 4
+    line, col = where(shipped_config_text, "TODO-SET-DEV-ENGINE-ID\n        engine_name: bobs-brain-dev")
+    assert f"{shipped[1]}:{line}:{col}: error [PR010] agents.bob.environments.dev.engine_id:" in err
+    for step in ("Deploy the agent", "from the deploy output", "Put it in engine_id", "promotion validate --from-env dev --to-env stage"):
+        assert step in err
+    assert err.rstrip().endswith(f"4 errors, 0 warnings in {shipped[1]}")
+
+
+def test_validate_step_json(shipped: list[str]) -> None:
+    code, data = run_json("validate", *shipped, "--from-env", "dev", "--to-env", "stage")
+    assert code == 2
+    assert (data["ok"], data["exit_code"]) == (False, 2)
+    assert data["step"] == {"from": "dev", "to": "stage", "placeholders": 4}
+    got = [(e["code"], e["agent"], e["environment"], e["path"], e["severity"]) for e in data["errors"]]
+    assert got == [
+        ("PR010", "bob", "dev", "agents.bob.environments.dev.engine_id", "error"),
+        ("PR010", "bob", "stage", "agents.bob.environments.stage.engine_id", "error"),
+        ("PR010", "foreman", "dev", "agents.foreman.environments.dev.engine_id", "error"),
+        ("PR010", "foreman", "stage", "agents.foreman.environments.stage.engine_id", "error"),
+    ]
+    assert all(e["file"] == shipped[1] and e["line"] > 0 and e["col"] > 0 and e["hint"] for e in data["errors"])
+
+
+def test_validate_step_one_agent(shipped: list[str]) -> None:
+    code, data = run_json("validate", *shipped, "--from-env", "stage", "--to-env", "prod", "--agent", "foreman")
+    assert code == 2
+    assert data["step"]["placeholders"] == 2
+    assert {e["agent"] for e in data["errors"]} == {"foreman"}
+
+
+def test_validate_rule_failure_text_and_json(shipped_config_text: str, write_config: WriteConfig) -> None:
+    text = set_env_field(shipped_config_text, "bob", "dev", "status", "deployed")
+    path = write_config(text)
+    line, col = where(text, "TODO-SET-DEV-ENGINE-ID\n        engine_name: bobs-brain-dev")
+    code, out, err = run("validate", "--config", path)
+    assert code == 2
+    assert err.startswith(f"{path}:{line}:{col}: error [PR001] agents.bob.environments.dev.engine_id: ")
+    assert "fix: " in err
+    code, data = run_json("validate", "--config", path)
+    assert code == 2
+    (error,) = data["errors"]
+    assert (error["code"], error["rule"], error["line"], error["col"]) == ("PR001", "placeholder-needs-pending", line, col)
+
+
+def test_validate_github_annotations(shipped_config_text: str, write_config: WriteConfig) -> None:
+    text = set_env_field(shipped_config_text, "bob", "dev", "status", "deployed")
+    path = write_config(text)
+    code, out, err = run("validate", "--config", path, "--format", "github")
+    assert code == 2
+    (line,) = out.splitlines()
+    match = GITHUB_LINE.match(line)
+    assert match, line
+    assert match["file"] == path
+    assert (int(match["line"]), int(match["col"])) == where(text, "TODO-SET-DEV-ENGINE-ID\n        engine_name: bobs-brain-dev")
+    assert match["title"] == "PR001 agents.bob.environments.dev.engine_id"
+    assert "-- fix: " in match["message"]
+
+
+def test_validate_github_warning_and_step(deployed_config_text: str, write_config: WriteConfig) -> None:
+    text = set_env_field(deployed_config_text, "bob", "prod", "status", "pending")
+    text = set_env_field(text, "foreman", "stage", "engine_id", "TODO-SET-STAGE-ENGINE-ID")
+    text = set_env_field(text, "foreman", "stage", "status", "pending")
+    text = set_env_field(text, "foreman", "prod", "status", "pending")
+    path = write_config(text)
+    code, out, _ = run("validate", "--config", path, "--format", "github", "--from-env", "dev", "--to-env", "stage")
+    assert code == 2
+    lines = [GITHUB_LINE.match(line) for line in out.splitlines()]
+    assert all(lines), out
+    assert [(m[1], m["title"].split()[0]) for m in lines if m] == [("warning", "PR009"), ("error", "PR010"), ("warning", "PR009")]
+
+
+def test_validate_github_config_error(shipped_config_text: str, write_config: WriteConfig) -> None:
+    text = set_env_field(shipped_config_text, "bob", "stage", "engine_id", "0123")
+    path = write_config(text)
+    code, out, err = run("validate", "--config", path, "--format", "github")
+    assert code == 1
+    line, col = where(text, "engine_id: 0123", "0123")
+    assert out.startswith(f"::error file={path},line={line},col={col},title=type agents.bob.environments.stage.engine_id::")
+    assert f"{path}:{line}:{col}: error [type]" in err
+
+
+def test_validate_warning_only_exits_0(deployed_config_text: str, write_config: WriteConfig) -> None:
+    path = write_config(set_env_field(deployed_config_text, "bob", "prod", "status", "pending"))
+    code, data = run_json("validate", "--config", path)
+    assert code == 0
+    assert data["ok"] is True and data["errors"] == []
+    assert [w["code"] for w in data["warnings"]] == ["PR009"]
+
+
+# --- rules and schema --------------------------------------------------------------------
+
+
+def test_rules_text() -> None:
+    code, out, _ = run("rules")
+    assert code == 0
+    for r in RULES:
+        assert f"{r.id}  {r.name}  [{r.severity.value}, {r.scope.value}]\n    {r.title}\n    fix: {r.hint}\n" in out
+
+
+def test_rules_json() -> None:
+    code, data = run_json("rules")
+    assert code == 0
+    assert [r["id"] for r in data] == [f"PR{i:03d}" for i in range(1, 11)]
+    assert {r["severity"] for r in data} == {"error", "warning"}
+    assert next(r for r in data if r["id"] == "PR010")["scope"] == "promotion"
+    assert all(r["title"] and r["hint"] and r["explanation"] for r in data)
+
+
+def test_schema_command() -> None:
+    code, out, err = run("schema")
+    assert code == 0 and err == ""
+    assert out == json_schema_text()
+    assert json.loads(out)["required"] == ["schema_version", "app_version", "last_updated", "environments", "agents", "promotion"]
+
+
+# --- exit code 1: the config or a name on the command line is wrong ----------------------
+
+
+@pytest.mark.parametrize("command", [["show"], ["path", "--from-env", "dev", "--to-env", "stage"], ["validate"]])
+def test_broken_config_exits_1(command: list[str], shipped_config_text: str, write_config: WriteConfig) -> None:
+    text = set_env_field(shipped_config_text, "bob", "stage", "region", "no")
+    path = write_config(text)
+    line, col = where(text, "region: no", "no")
+    code, out, err = run(*command, "--config", path)
+    assert code == 1 and out == ""
+    assert err.startswith(f"{path}:{line}:{col}: error [type] agents.bob.environments.stage.region: expected a string, got a boolean")
+    assert "fix: YAML 1.1 reads unquoted `no` as a boolean" in err
+    code, data = run_json(*command, "--config", path)
+    assert code == 1
+    assert (data["ok"], data["exit_code"]) == (False, 1)
+    assert [(e["line"], e["col"], e["path"], e["code"]) for e in data["errors"]] == [(line, col, "agents.bob.environments.stage.region", "type")]
+
+
+def test_many_problems_all_printed(shipped_config_text: str, write_config: WriteConfig) -> None:
+    text = set_env_field(shipped_config_text, "bob", "stage", "region", "no")
+    text = set_env_field(text, "foreman", "prod", "status", "on")
+    code, _, err = run("validate", "--config", write_config(text))
+    assert code == 1
+    assert err.index("region") < err.index("status")
+    assert err.rstrip().endswith("2 problems")
+
+
+def test_missing_config_exits_1(tmp_path: Path) -> None:
+    code, _, err = run("validate", "--config", str(tmp_path / "missing.yaml"))
+    assert code == 1
+    assert f"{tmp_path / 'missing.yaml'}:1:1: error [io]" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "code_name", "message", "hint"),
+    [
+        (["show", "--agent", "carol"], "unknown-agent", "no agent `carol` in the config", "bob, foreman, or all"),
+        (["validate", "--agent", "carol"], "unknown-agent", "no agent `carol`", "bob, foreman, or all"),
+        (["path", "--from-env", "dev", "--to-env", "qa"], "unknown-environment", "no environment `qa`", "dev, stage, prod"),
+        (["validate", "--from-env", "test", "--to-env", "stage"], "unknown-environment", "no environment `test`", "dev, stage, prod"),
+        (["path", "--from-env", "dev", "--to-env", "prod"], "unknown-step", "`dev` -> `prod` is not one step", "--from-env dev --to-env stage"),
+        (["validate", "--from-env", "dev", "--to-env", "prod"], "unknown-step", "not one step of the pipeline (dev -> stage -> prod)", "--from-env stage --to-env prod"),
+        (["path", "--from-env", "prod", "--to-env", "stage"], "unknown-step", "`prod` -> `stage` is not one step", "one step at a time"),
+    ],
+    ids=["show-agent", "validate-agent", "path-env", "validate-env", "path-skip", "validate-skip", "path-backwards"],
+)
+def test_selection_errors_exit_1(argv: list[str], code_name: str, message: str, hint: str, shipped: list[str]) -> None:
+    code, out, err = run(*argv, *shipped)
+    assert code == 1 and out == ""
+    assert re.match(rf"^{re.escape(shipped[1])}:\d+:\d+: error \[{code_name}\] (agents|environments): ", err), err
+    assert message in err and hint in err
+    code, data = run_json(*argv, *shipped)
+    assert code == 1
+    (error,) = data["errors"]
+    assert error["code"] == code_name and error["line"] > 0
+
+
+# --- exit code 64: usage -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["show", "--bogus"], "unrecognized arguments: --bogus"),
+        (["validate", "--from-env", "dev"], "--from-env and --to-env go together"),
+        (["validate", "--to-env", "stage"], "--from-env and --to-env go together"),
+        (["path", "--from-env", "dev"], "the following arguments are required: --to-env"),
+        (["show", "--format", "xml"], "invalid choice: 'xml'"),
+        (["show", "--format", "github"], "invalid choice: 'github'"),
+        (["validate", "--format", "yaml"], "invalid choice: 'yaml'"),
+        (["deploy"], "invalid choice: 'deploy'"),
+        ([], "the following arguments are required: COMMAND"),
+    ],
+    ids=["bad-flag", "from-without-to", "to-without-from", "path-without-to", "bad-format", "github-on-show", "bad-format-validate", "unknown-command", "no-command"],
+)
+def test_usage_errors_exit_64(argv: list[str], message: str) -> None:
+    code, out, err = run(*argv)
+    assert code == 64
+    assert out == ""
+    assert message in err
+    assert err.startswith("promotion")
+
+
+def test_usage_error_wins_over_broken_config(tmp_path: Path) -> None:
+    # the config is never read when the flags are wrong: 64, not 1
+    code, _, err = run("validate", "--config", str(tmp_path / "missing.yaml"), "--from-env", "dev")
+    assert code == 64
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["validate", "--help"], ["show", "--help"]])
+def test_help_documents_exit_codes(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as excinfo:
+        cli.main(argv, io.StringIO(), io.StringIO())
+    assert excinfo.value.code == 0
+    text = capsys.readouterr().out
+    assert "exit codes:" in text
+    for code, meaning in [("0", "ok"), ("1", "invalid"), ("2", "readiness rules fail"), ("64", "usage error")]:
+        assert re.search(rf"^  {code} +.*{meaning}", text, re.M), (code, text)
+
+
+def test_default_config_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    code, data = run_json("show")
+    assert code == 0
+    assert data["config"] == "config/agent_engine_envs.yaml"
+
+
+# --- the fixtures: deployed passes everything, four environments need no code change -----
+
+DEPLOYED_COMMANDS = [
+    ["show"],
+    ["show", "--agent", "bob"],
+    ["path", "--from-env", "dev", "--to-env", "stage"],
+    ["path", "--from-env", "stage", "--to-env", "prod"],
+    ["validate"],
+    ["validate", "--from-env", "dev", "--to-env", "stage"],
+    ["validate", "--from-env", "stage", "--to-env", "prod"],
+    ["validate", "--from-env", "stage", "--to-env", "prod", "--agent", "foreman"],
+    ["rules"],
+]
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+@pytest.mark.parametrize("command", DEPLOYED_COMMANDS, ids=[" ".join(c) for c in DEPLOYED_COMMANDS])
+def test_deployed_fixture_passes_every_command(command: list[str], fmt: str, deployed_fixture_path: str) -> None:
+    config = [] if command[0] == "rules" else ["--config", deployed_fixture_path]
+    code, out, err = run(*command, *config, "--format", fmt)
+    assert code == 0, err
+    assert err == ""
+    if fmt == "json":
+        data = json.loads(out)
+        if command[0] == "validate":
+            assert data["ok"] is True and data["errors"] == [] and data["warnings"] == []
+        if command[0] == "show":
+            assert data["placeholders"] == 0
+        if command[0] == "path":
+            assert data["ready"] is True and data["placeholders"] == 0
+
+
+def test_deployed_fixture_github_is_silent(deployed_fixture_path: str) -> None:
+    assert run("validate", "--config", deployed_fixture_path, "--format", "github") == (0, "", "")
+
+
+def test_deployed_config_fixture_passes(deployed_config_text: str, write_config: WriteConfig) -> None:
+    path = write_config(deployed_config_text)
+    for step in (["--from-env", "dev", "--to-env", "stage"], ["--from-env", "stage", "--to-env", "prod"]):
+        code, out, err = run("validate", "--config", path, *step)
+        assert code == 0, err
+        assert "is ready" in out
+
+
+def test_four_envs_path_qa_to_preprod(four_envs_fixture_path: str) -> None:
+    code, out, err = run("path", "--config", four_envs_fixture_path, "--from-env", "qa", "--to-env", "preprod")
+    assert code == 0, err
+    assert out.startswith("Promotion qa -> preprod (promotion.qa_to_preprod)\n")
+    assert "Manual approval: required, in #qa-signoff" in out
+    assert "  [ ] Unit tests passing  ->  make test\n" in out  # inherited from dev_to_qa
+    assert "  [ ] QA sign-off recorded in the release ticket\n" in out
+    assert "qa -> preprod: ready for 0 of 2 agents, 3 placeholders left" in out
+    code, data = run_json("path", "--config", four_envs_fixture_path, "--from-env", "qa", "--to-env", "preprod")
+    assert [a["placeholders"] for a in data["agents"]] == [["preprod"], ["qa", "preprod"]]
+
+
+def test_four_envs_show_and_validate(four_envs_fixture_path: str) -> None:
+    config = ["--config", four_envs_fixture_path]
+    code, out, _ = run("show", *config)
+    assert code == 0
+    assert "Promotion order: dev -> qa -> preprod -> prod" in out
+    assert run("validate", *config)[0] == 0
+    code, data = run_json("validate", *config, "--from-env", "dev", "--to-env", "qa")
+    assert code == 2
+    assert data["step"]["placeholders"] == 1
+    assert [(e["agent"], e["environment"]) for e in data["errors"]] == [("scribe", "qa")]
+    code, _, err = run("validate", *config, "--from-env", "dev", "--to-env", "stage")
+    assert code == 1
+    assert "no environment `stage`" in err and "dev, qa, preprod, prod" in err
+
+
+# --- end to end: the installed command and python -m generator ---------------------------
+
+
+def e2e(*argv: str | Path) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run([str(a) for a in argv], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert "Traceback" not in result.stdout + result.stderr
+    return result
+
+
+def test_e2e_validate_dev_to_stage_exits_2() -> None:
+    result = e2e(PROMOTION, "validate", "--from-env", "dev", "--to-env", "stage")
+    assert result.returncode == 2
+    assert "dev -> stage has 4 placeholder engine IDs left" in result.stderr
+
+
+def test_e2e_python_m_generator() -> None:
+    result = e2e(PYTHON, "-m", "generator", "show", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["placeholders"] == 6
+
+
+@pytest.mark.parametrize(("argv", "code"), [(["--help"], 0), (["--version"], 0), (["show", "--bogus"], 64), (["show", "--config", "nope.yaml"], 1)])
+def test_e2e_exit_codes(argv: list[str], code: int) -> None:
+    result = e2e(PROMOTION, *argv)
+    assert result.returncode == code, result.stderr
+
+
+def test_e2e_validate_imports_no_jinja_or_mkdocs() -> None:
+    script = (
+        "import sys; from generator.cli import main; main(['validate']); "
+        "assert 'jinja2' not in sys.modules and 'mkdocs' not in sys.modules, "
+        "sorted(m for m in sys.modules if m.startswith(('jinja2', 'mkdocs')))"
+    )
+    result = e2e(PYTHON, "-c", script)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("OK: config/agent_engine_envs.yaml passes")
