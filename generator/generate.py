@@ -114,7 +114,7 @@ def plan(options: GenerateOptions) -> tuple[Config, list[Change], list[rules.Vio
     config = load_config(str(options.resolve(options.config_path)), display=config_display)
     violations = check(config, options.gate)
     env = render.make_environment(str(options.resolve(options.templates_dir)) if options.templates_dir else None)
-    context = render.build_context(config, config_display, violations)
+    context = render.build_context(config, config_display, violations, options.display(options.out_dir))
     out_dir = options.resolve(options.out_dir)
     planned = [
         PlannedFile(out_dir / page.path, stamp_page(page.body, config_display, page.template))

@@ -45,12 +45,24 @@ def md_escape(text: str) -> str:
     """
     if is_plain(text):
         return text
+    return _entities(text, "<br>")
+
+
+def attr_escape(text: str) -> str:
+    """Escape text for a double-quoted HTML attribute value (a tooltip): as ``md_escape``,
+    but a newline becomes ``&#10;`` (a ``<br>`` would show literally in the tooltip)."""
+    if is_plain(text):
+        return text
+    return _entities(text, "&#10;")
+
+
+def _entities(text: str, newline: str) -> str:
     out = []
     for char in text:
         if char in _SAFE_ASCII or ord(char) > 127:
             out.append(char)
         elif char == "\n":
-            out.append("<br>")
+            out.append(newline)
         elif char == "\r":
             continue
         else:
@@ -79,7 +91,22 @@ def code(value: Any) -> Markup:
 
 def code_title(value: Any, title: Any) -> Markup:
     """Inline code showing a short form, with the full value in a tooltip (``title`` attribute)."""
-    return Markup(f'<code title="{md_escape(str(title))}">{md_escape(str(value))}</code>')
+    return Markup(f'<code title="{attr_escape(str(title))}">{md_escape(str(value))}</code>')
+
+
+def attr_value(value: Any) -> Markup:
+    """Text for inside a double-quoted HTML attribute written in a template (``title="{{ x|attr_value }}"``)."""
+    return Markup(attr_escape(str(value)))
+
+
+def code_spans(value: Any) -> Markup:
+    """Documentation text written in the code (rule titles, schema descriptions), where
+    backticks mark code: each `` `span` `` becomes ``<code>`` and everything is escaped.
+    Unbalanced backticks are shown as they are."""
+    parts = str(value).split("`")
+    if len(parts) % 2 == 0:
+        return Markup(md_escape(str(value)))
+    return Markup("".join(md_escape(part) if i % 2 == 0 else f"<code>{md_escape(part)}</code>" for i, part in enumerate(parts)))
 
 
 def verbatim(value: Any) -> Markup:
@@ -137,6 +164,8 @@ def make_environment(templates_dir: str | None = None) -> SandboxedEnvironment:
     env.filters.update(
         code=code,
         code_title=code_title,
+        attr_value=attr_value,
+        code_spans=code_spans,
         verbatim=verbatim,
         status_badge=status_badge,
         ready_badge=ready_badge,
@@ -161,8 +190,11 @@ class RenderedPage:
         self.body = body
 
 
-def build_context(config: Config, config_display: str, violations: list[rules.Violation]) -> dict[str, Any]:
-    """Everything the templates see. Plain data: views of the model, the rules, the schema."""
+def build_context(config: Config, config_display: str, violations: list[rules.Violation], docs_dir: str = "site-docs") -> dict[str, Any]:
+    """Everything the templates see. Plain data: views of the model, the rules, the schema.
+
+    ``config_display`` and ``docs_dir`` are paths as pages show them (relative to the project root).
+    """
     agents = list(config.agents)
     steps = [views.step(config, a, b, agents) for a, b in config.consecutive_pairs()]
     for item in steps:
@@ -176,14 +208,12 @@ def build_context(config: Config, config_display: str, violations: list[rules.Vi
         for row in agent["environments"]:
             row["warnings"] = warnings_by_cell.get((agent["key"], row["environment"]), [])
             row["readiness"] = "placeholder" if row.get("placeholder") else ("warning" if row["warnings"] else "ready")
-        agent["steps"] = [
-            {"source": s["source"], "target": s["target"], "slug": s["slug"], **next(a for a in s["agents"] if a["key"] == agent["key"])}
-            for s in steps
-        ]
+        agent["steps"] = [_agent_step(s, agent["key"]) for s in steps]
     first_agent = show["agents"][0]
     example_env = first_agent["environments"][0]
     return {
         "config_path": config_display,
+        "docs_dir": docs_dir,
         "schema_version": config.schema_version,
         "app_version": config.app_version,
         "last_updated": config.last_updated,
@@ -207,6 +237,23 @@ def build_context(config: Config, config_display: str, violations: list[rules.Vi
         "rules": [r.to_dict() for r in rules.RULES],
         "schema_rows": schema.reference_rows(),
         "warnings": [views.violation_dict(v) for v in violations],
+    }
+
+
+def _agent_step(item: dict[str, Any], agent_key: str) -> dict[str, Any]:
+    """One promotion step as seen from one agent's page.
+
+    The step's ``source``/``target`` (environment names) win over the agent entry's
+    ``source``/``target`` (its environment rows), which stay reachable as ``*_row``.
+    """
+    entry = next(a for a in item["agents"] if a["key"] == agent_key)
+    return {
+        **entry,
+        "source": item["source"],
+        "target": item["target"],
+        "slug": item["slug"],
+        "source_row": entry["source"],
+        "target_row": entry["target"],
     }
 
 
@@ -251,7 +298,7 @@ def _render(env: SandboxedEnvironment, name: str, context: dict[str, Any]) -> st
         ) from None
     except (jinja2.UndefinedError, jinja2.exceptions.SecurityError, ValueError, TypeError) as exc:
         file, line = _template_position(exc, name)
-        raise TemplateError(Problem(Location(file, line, 1), "", f"template error: {exc}", "fix the template (variables are listed in the README)", "template")) from None
+        raise TemplateError(Problem(Location(file, line, 1), "", f"template error: {exc}", "fix the template; the variables it can use are built by build_context in generator/render.py", "template")) from None
 
 
 def _template_position(exc: BaseException, name: str) -> tuple[str, int]:
