@@ -72,3 +72,10 @@ promote-agent-config-validate-dev-to-stage: $(STAMP) ## exit 2 while dev -> stag
 
 promote-agent-config-validate-stage-to-prod: $(STAMP) ## exit 2 while stage -> prod is not ready
 	$(PROMOTION) validate --from-env stage --to-env prod
+
+# Any other step of a configured pipeline (e.g. dev -> qa): the generated pages name these.
+promote-agent-config-validate-%: $(STAMP)
+	$(PROMOTION) validate --from-env $(word 1,$(subst -to-, ,$*)) --to-env $(word 2,$(subst -to-, ,$*))
+
+promote-agent-config-%: $(STAMP)
+	$(PROMOTION) path --from-env $(word 1,$(subst -to-, ,$*)) --to-env $(word 2,$(subst -to-, ,$*))

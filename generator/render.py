@@ -29,7 +29,7 @@ _VERBATIM_RE = re.compile(r"^[A-Za-z0-9 ._/-]*$")
 # sequences some Markdown extension turns into markup: `--`/`...` (smarty), fractions
 # and `c/o` (smartsymbols), `_` at a word edge (emphasis), a list marker at the start.
 _PLAIN_RE = re.compile(r"^[A-Za-z0-9 ./_-]*$")
-_PLAIN_TRAPS = re.compile(r"--|\.\.|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])|[0-9]/[0-9]|[cC]/[oO]|^\s*[0-9]+\.|^\s*-|^\s|\s$|\s\s")
+_PLAIN_TRAPS = re.compile(r"--|\.\.|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])|[0-9]/[0-9]|[cC]/[oO]|^\s*[0-9]+[.)](\s|$)|^\s*-|^\s|\s$|\s\s")
 
 
 def is_plain(text: str) -> bool:
