@@ -211,7 +211,7 @@ def cmd_path(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             mark = "  <- PLACEHOLDER" if row["placeholder"] else ""
             out.write(f"  {label:4} {row['environment']}: {row['engine_id']} [{row['status']}] {row['project_id']}/{row['region']}{mark}\n")
         if agent["changes"]:
-            out.write("  moves: " + "; ".join(f"{c['field']} {c['from']} -> {c['to']}" for c in agent["changes"]) + "\n")
+            out.write("  differs: " + "; ".join(_difference(c, source, target) for c in agent["changes"] if c["field"] in _MOVED) + "\n")
         for note in agent["notes"]:
             out.write(f"  note: {note}\n")
         out.write(f"  ready: {'yes' if agent['ready'] else 'no (' + ', '.join(agent['blockers']) + ')'}\n")
@@ -220,6 +220,19 @@ def cmd_path(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         f"{data['placeholders']} placeholder{'s' if data['placeholders'] != 1 else ''} left\n"
     )
     return ExitCode.OK
+
+
+#: What a promotion moves (the text view); JSON lists every field that differs.
+_MOVED = ("engine_id", "status", "app_version")
+
+
+def _difference(change: dict[str, Any], source: str, target: str) -> str:
+    before, after = change["from"], change["to"]
+    if change["field"] == "engine_id":
+        from .model import short_engine_id
+
+        before, after = short_engine_id(before), short_engine_id(after)
+    return f"{change['field']} {source}={before} {target}={after}"
 
 
 FIX_STEPS = """To fix:
