@@ -200,6 +200,9 @@ class _Walker:
         sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
         items: list[tuple[str, yaml.Node, yaml.Node]] = []
         for source in sources:
+            # Merge keys expand aliases too: `<<: [*m, *m, ...]` nested nine deep is a
+            # billion laughs, so each merged source and key costs budget like a value.
+            self.spend(source, path)
             if not isinstance(source, yaml.MappingNode):
                 self.problem(source, path, "`<<` must merge a mapping (or a list of mappings)", "point `<<:` at an anchored mapping, e.g. `<<: *defaults`", "yaml-merge")
                 continue
@@ -208,9 +211,12 @@ class _Walker:
                 continue
             self.active.add(id(source))
             try:
-                items.extend(self.items(source, path))
+                merged = self.items(source, path)
             finally:
                 self.active.discard(id(source))
+            for _ in merged:
+                self.spend(source, path)
+            items.extend(merged)
         return items
 
     # --- values ---------------------------------------------------------------------
@@ -249,9 +255,13 @@ class _Walker:
             return None
         value: str = node.value
         if spec.enum is not None and value not in spec.enum:
-            self.problem(
-                node, path, f"`{_clip(value)}` is not one of: {', '.join(spec.enum)}", f"use one of: {', '.join(spec.enum)}", "enum"
-            )
+            if field == "schema_version":
+                message = f"schema version `{_clip(value)}` is not supported; this version of the tool reads: {', '.join(spec.enum)}"
+                hint = "migrate the file to a supported schema version, or use the tool version that matches it"
+            else:
+                message = f"`{_clip(value)}` is not one of: {', '.join(spec.enum)}"
+                hint = f"use one of: {', '.join(spec.enum)}"
+            self.problem(node, path, message, hint, "enum")
             return None
         if spec.pattern is not None and not re.match(spec.pattern, value):
             self.problem(
@@ -450,6 +460,10 @@ def compose(path: str, text: str) -> yaml.Node | None:
         mark = exc.problem_mark or exc.context_mark
         where = Location(path, mark.line + 1, mark.column + 1) if mark else Location(path, 1, 1)
         message = " ".join(part for part in (exc.context, exc.problem) if part)
+        # libyaml's message does not name the character; a tab is the usual culprit
+        lines = text.split("\n")
+        if mark and mark.line < len(lines) and lines[mark.line][mark.column : mark.column + 1] == "\t":
+            message += " (a tab character)"
         raise ConfigError([Problem(where, "", f"YAML syntax error: {message}", _syntax_hint(message), "yaml-syntax")]) from None
     except yaml.reader.ReaderError as exc:
         where = _offset_location(path, text.encode("utf-8"), len(text[: exc.position].encode("utf-8")))

@@ -116,7 +116,7 @@ BAD = [
     Bad(
         "unsupported-schema-version",
         edit('schema_version: "1.0.0"', 'schema_version: "2.0.0"'),
-        '"2.0.0"', None, "schema_version", "enum", "`2.0.0` is not one of: 1.0.0", "1.0.0",
+        '"2.0.0"', None, "schema_version", "enum", "schema version `2.0.0` is not supported; this version of the tool reads: 1.0.0", "supported schema version",
     ),
     # --- wrong types
     Bad(
