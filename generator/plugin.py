@@ -13,6 +13,7 @@ Glue only (mkdocs-gen-files keeps its plugin this thin too). Behaviour:
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from mkdocs.plugins import BasePlugin, get_plugin_logger
 
 from . import generate
 from .errors import PromotionError
+from .writer import GENERATED_PREFIX
 
 log = get_plugin_logger(__name__)
 
@@ -36,7 +38,7 @@ class PromotionPluginConfig(base.Config):
     nav = c.Type(bool, default=True)
 
 
-def gate_list(value: list[str] | str) -> list[str]:
+def gate_list(value: Sequence[Any] | str) -> list[str]:
     """``gate`` as a list: a YAML list, or a comma-separated string (``!ENV PROMOTION_GATE``)."""
     items = value.split(",") if isinstance(value, str) else value
     return [str(item).strip() for item in items if str(item).strip()]
@@ -46,6 +48,7 @@ class PromotionPlugin(BasePlugin[PromotionPluginConfig]):
     def __init__(self) -> None:
         self.command = "build"
         self.last_pairs: list[tuple[str, str]] | None = None
+        self.generated_pages: set[str] = set()
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
         # Defining on_startup keeps this instance across serve rebuilds.
@@ -63,6 +66,7 @@ class PromotionPlugin(BasePlugin[PromotionPluginConfig]):
         )
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
+        self.generated_pages.clear()
         options = self._options(config)
         try:
             result = generate.run(options)
@@ -92,6 +96,31 @@ class PromotionPlugin(BasePlugin[PromotionPluginConfig]):
         server.watch(str(builtin_templates_dir()))
         return server
 
+    def on_page_markdown(self, markdown: str, /, *, page: Any, config: MkDocsConfig, files: Any) -> str:
+        """Drop the generated-by stamp line before mkdocs renders the page.
+
+        The stamp is for the file on disk. Left in, it is the page's first element, and
+        mkdocs only takes a page title from a first-element ``<h1>``: pages outside the nav
+        (agents) and the section indexes would be titled from their file names ("Bob",
+        "Index") in the browser tab and in search results.
+        """
+        if markdown.startswith(GENERATED_PREFIX):
+            self.generated_pages.add(page.file.src_uri)
+            return markdown.partition("\n")[2]
+        return markdown
+
+    def on_page_content(self, html: str, /, *, page: Any, config: MkDocsConfig, files: Any) -> str | None:
+        """Pin a generated page's title to its escaped heading text.
+
+        Config text reaches the titles (an agent's display name is its page's ``<h1>``).
+        mkdocs keeps the title HTML-escaped, but material writes ``page.title | striptags``
+        into ``<title>``, and ``striptags`` unescapes: a display name holding
+        ``</title><script>`` would become markup. ``page.meta.title`` is written as is.
+        """
+        if page.file.src_uri in self.generated_pages and page.title and "title" not in page.meta:
+            page.meta["title"] = page.title
+        return html
+
     def _nav(self, docs: Path) -> list[Any]:
         """Home, Playbook, Matrix, one entry per promotion step, Agents (index only), Reference,
         then hand-written top-level pages. Agent pages stay out of the nav on purpose:
@@ -102,13 +131,13 @@ class PromotionPlugin(BasePlugin[PromotionPluginConfig]):
             nav.append({"Home": "index.md"})
         nav += [{"Playbook": "playbook.md"}, {"Promotion matrix": "matrix.md"}]
         if self.last_pairs is not None:
-            slugs = [f"{a}-to-{b}" for a, b in self.last_pairs]
-        else:
-            slugs = sorted(p.stem for p in (docs / "promotions").glob("*.md") if p.stem != "index")
+            pairs = list(self.last_pairs)
+        else:  # the config never loaded (serve started on a broken config): use the pages on disk
+            stems = sorted(p.stem for p in (docs / "promotions").glob("*-to-*.md"))
+            pairs = [(stem.partition("-to-")[0], stem.partition("-to-")[2]) for stem in stems]
         promotions: list[Any] = ["promotions/index.md"]
-        for slug in slugs:
-            source, _, target = slug.partition("-to-")
-            promotions.append({f"{source} → {target}": f"promotions/{slug}.md"})
+        for source, target in pairs:
+            promotions.append({f"{source} → {target}": f"promotions/{source}-to-{target}.md"})
         nav.append({"Promotions": promotions})
         nav.append({"Agents": ["agents/index.md"]})
         nav.append({"Reference": [{"Readiness rules": "reference/rules.md"}, {"Config reference": "reference/config-schema.md"}]})
