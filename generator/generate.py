@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 from . import markers, rules
-from .errors import NotReady
+from .errors import NotReady, Problem, SelectionError
 from .loader import load_config
 from .model import Config
 from .writer import Action, FileChange, PlannedFile, apply_changes, plan_changes, stamp_page
@@ -98,7 +98,7 @@ def check(config: Config, gate: list[str]) -> list[rules.Violation]:
         promotion = config.promotion.get(key)
         if promotion is None or promotion.source is None or promotion.target is None:
             pairs = ", ".join(config.promotion) or "(none)"
-            raise NotReady([rules.Violation(rules.rule_by_id("PR010"), config.loc("promotion"), "promotion", f"gate names `{key}`, which is not a promotion of this config", f"gate one of: {pairs}")])
+            raise SelectionError([Problem(config.loc("promotion"), "promotion", f"the gate names `{key}`, which is not a promotion of this config", f"gate one of: {pairs}", "unknown-gate")])
         violations += rules.placeholders_on_path(config, promotion.source, promotion.target, list(config.agents))
     failing = rules.errors(violations)
     if failing:
