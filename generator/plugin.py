@@ -30,6 +30,11 @@ from .writer import GENERATED_PREFIX
 log = get_plugin_logger(__name__)
 
 
+#: Up to this many agents get their own nav entry; beyond it, mkdocs-material's nav-in-every-
+#: page makes the build quadratic, so agent pages are reached from the Agents index instead.
+NAV_AGENT_LIMIT = 30
+
+
 class PromotionPluginConfig(base.Config):
     config = c.Type(str, default="config/agent_engine_envs.yaml")
     templates = c.Optional(c.Type(str))
@@ -48,6 +53,7 @@ class PromotionPlugin(BasePlugin[PromotionPluginConfig]):
     def __init__(self) -> None:
         self.command = "build"
         self.last_pairs: list[tuple[str, str]] | None = None
+        self.last_agents: list[str] = []
         self.generated_pages: set[str] = set()
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
@@ -78,6 +84,7 @@ class PromotionPlugin(BasePlugin[PromotionPluginConfig]):
                 raise PluginError(f"promotion: the docs can't be generated:\n{message}") from None
         else:
             self.last_pairs = result.config.consecutive_pairs()
+            self.last_agents = list(result.config.agents)
             for v in result.warnings:
                 log.info("promotion: %s", v.format())
             for change in result.pending:
@@ -122,8 +129,8 @@ class PromotionPlugin(BasePlugin[PromotionPluginConfig]):
         return html
 
     def _nav(self, docs: Path) -> list[Any]:
-        """Home, Playbook, Matrix, one entry per promotion step, Agents (index only), Reference,
-        then hand-written top-level pages. Agent pages stay out of the nav on purpose:
+        """Home, Playbook, Matrix, one entry per promotion step, Agents, Reference,
+        then hand-written top-level pages. Beyond NAV_AGENT_LIMIT agents, agent pages stay out of the nav:
         mkdocs-material embeds the nav in every page, so listing 1,000 agents there makes the
         build quadratic; they are reached from the Agents index, the matrix and search."""
         nav: list[Any] = []
@@ -139,7 +146,11 @@ class PromotionPlugin(BasePlugin[PromotionPluginConfig]):
         for source, target in pairs:
             promotions.append({f"{source} → {target}": f"promotions/{source}-to-{target}.md"})
         nav.append({"Promotions": promotions})
-        nav.append({"Agents": ["agents/index.md"]})
+        agents: list[Any] = ["agents/index.md"]
+        if len(self.last_agents) <= NAV_AGENT_LIMIT:
+            # Untitled: mkdocs takes the page's own (escaped) title, the agent's display name.
+            agents += [f"agents/{key}.md" for key in self.last_agents]
+        nav.append({"Agents": agents})
         nav.append({"Reference": [{"Readiness rules": "reference/rules.md"}, {"Config reference": "reference/config-schema.md"}]})
         generated = {"index.md", "playbook.md", "matrix.md"}
         for page in sorted(docs.glob("*.md")):
