@@ -7,7 +7,18 @@ and the mkdocs plugin turn them into text; nothing else prints.
 
 from __future__ import annotations
 
+import re
 from enum import IntEnum
+
+# Control characters and invisible format characters (zero-width, bidi overrides) from the
+# config are printed as escapes: a key or value must not forge an output line, recolour
+# the terminal or hide in a message. `bob\u200b` shows why it is not the key `bob`.
+_UNPRINTABLE_RE = re.compile("[\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]")
+
+
+def printable(text: str) -> str:
+    """``text`` with control and invisible characters written as Python escapes (``\\x1b``)."""
+    return _UNPRINTABLE_RE.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), text)
 
 
 class ExitCode(IntEnum):
@@ -80,10 +91,10 @@ class Problem:
         }
 
     def format(self, severity: str = "error") -> str:
-        where = f"{self.path}: " if self.path else ""
-        text = f"{self.location}: {severity} [{self.code}] {where}{self.message}"
+        where = f"{printable(self.path)}: " if self.path else ""
+        text = f"{printable(str(self.location))}: {severity} [{self.code}] {where}{printable(self.message)}"
         if self.hint:
-            text += f"\n    fix: {self.hint}"
+            text += f"\n    fix: {printable(self.hint)}"
         return text
 
 
