@@ -177,10 +177,14 @@ def _report_error(error: PromotionError, fmt: OutputFormat, out: TextIO, err: Te
 # --- commands ---------------------------------------------------------------------------
 
 
+#: Set by run(): the process ends (os._exit) as soon as the command returns.
+_ENDS_PROCESS = False
+
+
 def _load(args: argparse.Namespace) -> Any:
     from .loader import load_config
 
-    return load_config(args.config)
+    return load_config(args.config, keep_nodes=_ENDS_PROCESS)
 
 
 def cmd_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -428,6 +432,8 @@ def run() -> None:
     """
     import gc
 
+    global _ENDS_PROCESS
+    _ENDS_PROCESS = True
     gc.disable()
     try:
         code = main()

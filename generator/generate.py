@@ -122,6 +122,7 @@ def plan(options: GenerateOptions) -> tuple[Config, list[Change], list[rules.Vio
     ]
     if options.claude_md:
         claude_path = options.resolve(options.claude_md)
+        _check_claude_target(claude_path, options)
         try:
             existing: bytes | None = claude_path.read_bytes()
         except FileNotFoundError:
@@ -143,3 +144,17 @@ def run(options: GenerateOptions, write: bool = True) -> GenerateResult:
     written = apply_changes([c.change for c in changes]) if write else 0
     warnings = [v for v in violations if v.severity is rules.Severity.WARNING]
     return GenerateResult(config, changes, warnings, written)
+
+
+def _check_claude_target(path: Path, options: GenerateOptions) -> None:
+    """The section goes into a Markdown file that is not the config (a typo there would
+    append Markdown to the YAML and break it)."""
+    from .errors import Location, Problem, WriteRefused
+
+    config = options.resolve(options.config_path)
+    same = os.path.realpath(path) == os.path.realpath(config)
+    if same or path.suffix.lower() not in (".md", ".markdown"):
+        what = "is the config file itself" if same else "is not a Markdown file"
+        raise WriteRefused(
+            [Problem(Location(options.display(path), 1, 1), "", f"--claude-md {what}", "point --claude-md at CLAUDE.md (or another .md file), or pass --no-claude-md", "path")]
+        )

@@ -7,11 +7,13 @@ lists, strings, booleans and ints (JSON-ready); nothing here formats text.
 
 from __future__ import annotations
 
-from typing import Any
-
 from . import model, rules
 from .errors import Problem, SelectionError
 from .model import Config
+
+TYPE_CHECKING = False  # typing costs ~2 ms of every run; its names are for the type checker only
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def select_agents(config: Config, name: str | None) -> list[str]:

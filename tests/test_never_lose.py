@@ -390,7 +390,6 @@ def test_claude_md_pointing_at_a_generated_page_is_refused(generated: Path, tmp_
     assert snapshot(tmp_path) == before
 
 
-@pytest.mark.xfail(strict=True, reason="generate.py does not yet refuse a --claude-md that is the config itself: the section is appended to the YAML, which then no longer loads")
 def test_claude_md_pointing_at_the_config_is_refused(generated: Path, tmp_path: Path) -> None:
     before = snapshot(tmp_path)
     result = generate(generated, "--claude-md", "config.yaml")
