@@ -417,8 +417,9 @@ def test_environment_names_whose_pages_collide_are_refused_before_writing(tmp_pa
     }
     project = make_project(tmp_path / "project", emit(data).text, claude=b"# Notes\n")
     with inside(project):
-        assert run_cli(["validate", "--config", "config.yaml"]).code == 0
+        checked = run_cli(["validate", "--config", "config.yaml"])
+    assert checked.code == 1 and "environments.a-to-b" in checked.err and "ambiguous" in checked.err, checked.err
     before = snapshot(tmp_path)
     result = generate(project)
-    assert result.code == 1 and "promotions/x-to-a-to-b.md" in result.err and "planned twice" in result.err, result.err
+    assert result.code == 1 and "environments.x-to-a" in result.err, result.err
     assert snapshot(tmp_path) == before
