@@ -70,7 +70,7 @@ def _formats(*allowed: OutputFormat) -> dict[str, Any]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False, formatter_class=_HelpFormatter)
+    common = _Parser(add_help=False, formatter_class=_HelpFormatter)
     # --config is accepted before or after the command; the subcommand's copy only
     # overrides the top-level value when given (SUPPRESS keeps its default out).
     common.add_argument("--config", default=argparse.SUPPRESS, metavar="PATH", help=f"the config file (default: {DEFAULT_CONFIG})")
@@ -166,7 +166,8 @@ def _report_error(error: PromotionError, fmt: OutputFormat, out: TextIO, err: Te
     if fmt is not OutputFormat.JSON:
         if problems:
             for p in problems:
-                err.write(p.format(getattr(p, "severity", None) and p.severity.value or "error") + "\n")
+                severity = getattr(p, "severity", None)
+                err.write(p.format(severity.value if severity is not None else "error") + "\n")
             if len(problems) > 1:
                 err.write(f"{len(problems)} problems\n")
         else:
@@ -195,11 +196,12 @@ def cmd_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.format == OutputFormat.JSON.value:
         _json(data, out)
         return ExitCode.OK
+    out = _PrintableWriter(out)  # type: ignore[assignment]
     out.write(f"Config: {data['config']} (schema {data['schema_version']}, app {data['app_version']}, updated {data['last_updated']})\n")
     out.write(f"Promotion order: {' -> '.join(data['environment_order'])}\n")
     for agent in data["agents"]:
         out.write(f"\n{agent['key']}: {agent['display_name']} ({agent['directory']})\n")
-        rows = [("ENV", "STATUS", "PROJECT", "REGION", "ENGINE")]
+        rows: list[tuple[str, ...]] = [("ENV", "STATUS", "PROJECT", "REGION", "ENGINE")]
         for row in agent["environments"]:
             if not row["defined"]:
                 rows.append((row["environment"], "-", "-", "-", "(not defined)"))
@@ -209,6 +211,19 @@ def cmd_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write(_table(rows, indent="  "))
     out.write(f"\nPlaceholders: {data['placeholders']} of {data['engines']} engines\n")
     return ExitCode.OK
+
+
+class _PrintableWriter:
+    """Text output with config values' control and invisible characters escaped, line by line,
+    so a value can't forge an output line or restyle the terminal."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+
+    def write(self, text: str) -> int:
+        from .errors import printable
+
+        return self._out.write("\n".join(printable(line) for line in text.split("\n")))
 
 
 def _table(rows: list[tuple[str, ...]], indent: str = "") -> str:
@@ -229,6 +244,7 @@ def cmd_path(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.format == OutputFormat.JSON.value:
         _json(data, out)
         return ExitCode.OK
+    out = _PrintableWriter(out)  # type: ignore[assignment]
     out.write(f"Promotion {source} -> {target} (promotion.{data['key']})\n")
     if data["manual_approval"]:
         out.write(f"Manual approval: required, in {data['approval_channel'] or '(no channel set)'}\n")

@@ -497,7 +497,7 @@ class _Walker:
                 else:
                     setattr(obj, field.name, field.default)
             if cls is not model.Config and cls is not model.Check:
-                obj.key = ""  # set by the enclosing map
+                obj.key = ""  # type: ignore[attr-defined]  # set by the enclosing map
             return obj if ok else None
         finally:
             self.active.discard(id(node))
