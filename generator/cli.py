@@ -196,7 +196,7 @@ def cmd_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.format == OutputFormat.JSON.value:
         _json(data, out)
         return ExitCode.OK
-    out = _PrintableWriter(out)  # type: ignore[assignment]
+    data = _printable_data(data)
     out.write(f"Config: {data['config']} (schema {data['schema_version']}, app {data['app_version']}, updated {data['last_updated']})\n")
     out.write(f"Promotion order: {' -> '.join(data['environment_order'])}\n")
     for agent in data["agents"]:
@@ -213,17 +213,18 @@ def cmd_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return ExitCode.OK
 
 
-class _PrintableWriter:
-    """Text output with config values' control and invisible characters escaped, line by line,
-    so a value can't forge an output line or restyle the terminal."""
+def _printable_data(value: Any) -> Any:
+    """The view with control and invisible characters (newlines included) in every string
+    escaped, for text output: a config value can't forge an output line or restyle the terminal."""
+    from .errors import printable
 
-    def __init__(self, out: TextIO) -> None:
-        self._out = out
-
-    def write(self, text: str) -> int:
-        from .errors import printable
-
-        return self._out.write("\n".join(printable(line) for line in text.split("\n")))
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {key: _printable_data(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_printable_data(item) for item in value]
+    return value
 
 
 def _table(rows: list[tuple[str, ...]], indent: str = "") -> str:
@@ -244,7 +245,7 @@ def cmd_path(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.format == OutputFormat.JSON.value:
         _json(data, out)
         return ExitCode.OK
-    out = _PrintableWriter(out)  # type: ignore[assignment]
+    data = _printable_data(data)
     out.write(f"Promotion {source} -> {target} (promotion.{data['key']})\n")
     if data["manual_approval"]:
         out.write(f"Manual approval: required, in {data['approval_channel'] or '(no channel set)'}\n")

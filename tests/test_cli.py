@@ -491,3 +491,16 @@ def test_e2e_validate_imports_no_jinja_or_mkdocs() -> None:
     result = e2e(PYTHON, "-c", script)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("OK: config/agent_engine_envs.yaml passes")
+
+
+@pytest.mark.parametrize("argv", [("show",), ("path", "--from-env", "dev", "--to-env", "stage")])
+def test_text_output_escapes_control_characters_in_config_values(
+    write_config: WriteConfig, shipped_config_text: str, argv: tuple[str, ...]
+) -> None:
+    hostile = shipped_config_text.replace("display_name: Bob's Brain", 'display_name: "Bob\\x1b[31mRED\\nFAKE: line"')
+    assert hostile != shipped_config_text
+    code, out, _ = run(*argv, "--config", write_config(hostile))
+    assert code == 0
+    assert "\x1b" not in out
+    assert not any(line.startswith("FAKE") for line in out.splitlines()), out
+    assert "Bob\\x1b[31mRED\\nFAKE: line" in out
