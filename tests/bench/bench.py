@@ -1,0 +1,552 @@
+"""The benchmark behind ``make bench``: whole processes, medians, ratios to a baseline.
+
+It writes synthetic configs (10, 100, 1,000 and 10,000 agents over dev -> qa -> preprod
+-> prod; a *placeholder* variant where every engine is a TODO and a *deployed* variant
+where every engine is a real, unique resource name and ``validated``) into a temp
+folder, then runs each step as a fresh process several times and reports the median
+wall time and the peak RSS of the child (``os.wait4``). Machines here are noisy, so
+each step is judged by its ratio to a baseline measured in the same rounds:
+
+- ``floor``: a fresh Python doing ``yaml.load(f, Loader=yaml.CSafeLoader)`` of the file;
+- ``import yaml``: a fresh Python doing only ``import yaml`` (for ``--help`` and the
+  shipped config);
+- ``validate``: the baseline of the no-op ``generate``;
+- ``build, no plugin``: ``mkdocs build`` of the same generated pages with the plugin
+  left out (same nav, written into that variant's mkdocs.yml).
+
+Usage: ``python tests/bench/bench.py [--runs N] [--sizes 10,100,1000,10000] [--no-mkdocs]
+[--json PATH] [--markdown] [--show PATH] [--keep] [--strict]``. With ``--strict`` the exit
+status is 1 when a budget is over (a benchmark on a noisy machine is a report, not a test,
+so that is opt-in). Results and their explanation: tests/bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+PYTHON = sys.executable
+PROMOTION = str(BIN / "promotion")
+MKDOCS = str(BIN / "mkdocs")
+SHIPPED_CONFIG = ROOT / "config" / "agent_engine_envs.yaml"
+
+ENVIRONMENTS = ("dev", "qa", "preprod", "prod")
+DEFAULT_SIZES = (10, 100, 1000, 10000)
+MKDOCS_SIZES = (100, 1000)
+#: 10,000 agents take a few seconds a step; fewer rounds keep `make bench` under 10 minutes.
+LARGE = 10000
+LARGE_RUNS = 3
+MKDOCS_RUNS = 3
+
+FLOOR_CODE = "import sys, yaml\nwith open(sys.argv[1], 'rb') as f:\n    yaml.load(f, Loader=yaml.CSafeLoader)"
+
+#: (what, baseline, max ratio). A size-independent budget applies at every size it names.
+BUDGETS: dict[tuple[str, int | None], float] = {
+    ("validate", 1000): 0.7,
+    ("validate --from-env dev --to-env qa", 1000): 0.7,
+    ("generate", 1000): 2.5,
+    ("generate (no-op)", None): 1.3,
+    ("--help", None): 1.3,
+    ("validate (shipped config)", None): 1.3,
+    ("mkdocs build, plugin", None): 1.10,
+}
+#: Growth budgets: the step at the larger size against the same step at the smaller.
+GROWTH = (
+    # (step, small size, large size, max time ratio, max peak-memory ratio or None)
+    ("mkdocs build, plugin", 100, 1000, 12.0, None),
+    ("validate", 1000, 10000, 11.0, 10.0),
+    ("validate --from-env dev --to-env qa", 1000, 10000, 11.0, 10.0),
+    ("generate", 1000, 10000, 11.0, 10.0),
+    ("generate (no-op)", 1000, 10000, 11.0, 10.0),
+    ("generate --check", 1000, 10000, 11.0, 10.0),
+)
+
+
+# --- synthetic configs ------------------------------------------------------------------
+
+
+def synthetic_config(agents: int, deployed: bool) -> str:
+    """A valid config of ``agents`` agents over four environments.
+
+    Placeholder variant: every engine is a TODO with status pending (validate passes,
+    a promotion step is not ready). Deployed variant: every engine is a full resource
+    name with a unique number, in the environment's project and region, validated.
+    """
+    out = [
+        "# Synthetic benchmark config (tests/bench/bench.py)",
+        'schema_version: "1.0.0"',
+        'app_version: "3.1.4"',
+        "last_updated: 2026-01-15",
+        "",
+        "environments:",
+    ]
+    describe = {
+        "dev": ("Development and integration", "true", "basic", "false"),
+        "qa": ("Functional and regression testing", "true", "basic", "false"),
+        "preprod": ("Production-like load and release rehearsal", "false", "enhanced", "false"),
+        "prod": ("Production workloads", "false", "full", "true"),
+    }
+    for env in ENVIRONMENTS:
+        description, auto, monitoring, alerting = describe[env]
+        out += [
+            f"  {env}:",
+            f"    description: {description}",
+            f"    auto_deploy: {auto}",
+            f"    monitoring: {monitoring}",
+            f"    alerting: {alerting}",
+        ]
+    out += ["", "agents:"]
+    number = 4_000_000_000_000_000_000
+    for i in range(agents):
+        key = f"agent-{i:05d}"
+        out += [
+            f"  {key}:",
+            f"    display_name: Agent {i:05d}",
+            f"    description: Handles workload {i} of the synthetic fleet and routes follow-ups to a team",
+            f"    directory: agents/{key}",
+            "    environments:",
+        ]
+        for env in ENVIRONMENTS:
+            project = f"fleet-{env}-{i % 50:02d}"
+            region = "europe-west4"
+            out += [f"      {env}:", f"        project_id: {project}"]
+            if env == "prod":
+                out.append(f'        project_number: "{480000000000 + i % 50}"')
+            out.append(f"        region: {region}")
+            if deployed:
+                number += 7919
+                out.append(f"        engine_id: projects/{project}/locations/{region}/reasoningEngines/{number}")
+            else:
+                out.append(f"        engine_id: TODO-SET-{env.upper()}-ENGINE-ID")
+            out.append(f"        engine_name: {key}-{env}")
+            out.append(f"        status: {'validated' if deployed else 'pending'}")
+            if env == "dev" and i % 10 == 0:
+                out.append('        app_version: "3.2.0"')
+    out += [
+        "",
+        "promotion:",
+        "  dev_to_qa:",
+        "    required_checks:",
+        "      - name: Unit tests passing",
+        "        command: make test",
+        "      - name: Contract tests passing",
+        "        command: make contract-test",
+        "    manual_approval: false",
+        "  qa_to_preprod:",
+        "    inherit_checks_from: dev_to_qa",
+        "    required_checks:",
+        "      - name: QA regression suite green",
+        "        command: make regression",
+        "      - QA sign-off recorded in the release ticket",
+        "    manual_approval: true",
+        '    approval_channel: "#qa-signoff"',
+        "  preprod_to_prod:",
+        "    inherit_checks_from: qa_to_preprod",
+        "    required_checks:",
+        "      - name: Preprod load test within budget",
+        "        command: make load-test-preprod",
+        "    manual_approval: true",
+        '    approval_channel: "#release-managers"',
+    ]
+    return "\n".join(out) + "\n"
+
+
+# --- running one process ----------------------------------------------------------------
+
+
+class Failed(Exception):
+    pass
+
+
+#: A small, long-lived Python that starts every measured process. The peak RSS the kernel
+#: reports for a child includes the RSS of the process that forked it (the high-water mark
+#: survives fork and exec), so the bench itself, with mkdocs imported, must not be the
+#: parent. This launcher stays at about the size of a bare ``python -c pass`` (~10 MiB),
+#: which is the smallest peak any measured step can have anyway.
+LAUNCHER = r"""
+import json, os, sys, time
+for line in sys.stdin:
+    req = json.loads(line)
+    os.chdir(req["cwd"])
+    actions = [
+        (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+        (os.POSIX_SPAWN_OPEN, 1, req["out"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
+        (os.POSIX_SPAWN_OPEN, 2, req["err"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
+    ]
+    start = time.perf_counter()
+    pid = os.posix_spawn(req["cmd"][0], req["cmd"], req["env"], file_actions=actions)
+    _, status, usage = os.wait4(pid, 0)
+    wall = time.perf_counter() - start
+    sys.stdout.write(json.dumps({"wall": wall, "code": os.waitstatus_to_exitcode(status), "maxrss_kib": usage.ru_maxrss}) + "\n")
+    sys.stdout.flush()
+"""
+
+
+class Launcher:
+    def __init__(self, scratch: Path) -> None:
+        self.scratch = scratch
+        self.proc = subprocess.Popen([PYTHON, "-I", "-S", "-c", LAUNCHER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def run(self, cmd: list[str], cwd: Path) -> tuple[float, int, float, str, str]:
+        out, err = self.scratch / "stdout", self.scratch / "stderr"
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps({"cmd": cmd, "cwd": str(cwd), "out": str(out), "err": str(err), "env": ENV}) + "\n")
+        self.proc.stdin.flush()
+        reply = self.proc.stdout.readline()
+        if not reply:
+            raise Failed("the launcher process died")
+        data = json.loads(reply)
+        stdout = out.read_text(encoding="utf-8", errors="replace")
+        stderr = err.read_text(encoding="utf-8", errors="replace")
+        return data["wall"], data["code"], data["maxrss_kib"] / 1024, stdout, stderr
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait()
+
+
+LAUNCH: Launcher | None = None
+
+
+def run_once(cmd: list[str], cwd: Path, expect: tuple[int, ...] = (0,)) -> tuple[float, float, str]:
+    """Run ``cmd`` as a fresh process (through the launcher): (wall seconds, peak RSS MiB, stdout)."""
+    assert LAUNCH is not None
+    wall, code, peak, stdout, stderr = LAUNCH.run(cmd, cwd)
+    if code not in expect:
+        raise Failed(f"{' '.join(cmd)} (in {cwd}) exited {code}, expected {expect}:\n{stdout[-2000:]}\n{stderr[-2000:]}")
+    return wall, peak, stdout
+
+
+ENV = {**{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}, "NO_MKDOCS_2_WARNING": "1"}
+
+
+class Step:
+    """One measured command at one size and variant; samples collect over the rounds."""
+
+    def __init__(self, size: int | str, variant: str, name: str, baseline: str | None, cmd: list[Any], cwd: Path, expect: tuple[int, ...] = (0,)) -> None:
+        self.size = size
+        self.variant = variant
+        self.name = name
+        self.baseline = baseline
+        self.cmd = cmd
+        self.cwd = cwd
+        self.expect = expect
+        self.times: list[float] = []
+        self.peaks: list[float] = []
+        self.prepare: Any = None
+        self.verify: Any = None
+
+    def run(self) -> None:
+        if self.prepare:
+            self.prepare()
+        cmd = [str(arg) for arg in self.cmd]  # an OutDir stands for this round's folder
+        wall, peak, stdout = run_once(cmd, self.cwd, self.expect)
+        if self.verify:
+            self.verify(stdout)
+        self.times.append(wall)
+        self.peaks.append(peak)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times)
+
+    @property
+    def peak(self) -> float:
+        return max(self.peaks)
+
+
+class OutDir:
+    """The generate steps' output folder: a new, empty one each round.
+
+    Deleting the last round's 1,000 pages just before timing the next generate would
+    time the file system catching up (this VM's disk is mounted with ``discard``), so
+    old folders stay until the end, and pending writes are flushed (``os.sync``) before
+    each step that writes, outside the timing.
+    """
+
+    def __init__(self, project: Path) -> None:
+        self.project = project
+        self.round = 0
+
+    def __str__(self) -> str:
+        return f"out-{self.round}"
+
+    def next(self) -> None:
+        self.round += 1
+        (self.project / str(self)).mkdir()
+        os.sync()
+
+
+def _flush() -> None:
+    os.sync()
+
+
+def _wrote_nothing(stdout: str) -> None:
+    if not stdout.rstrip().endswith(" unchanged") or not stdout.rstrip().splitlines()[-1].startswith("0 files written"):
+        raise Failed(f"the no-op generate wrote files:\n{stdout[-2000:]}")
+
+
+# --- the mkdocs projects ----------------------------------------------------------------
+
+
+def _mkdocs_yml(with_plugin: bool, nav: list[Any] | None) -> str:
+    """The shipped mkdocs.yml with our plugin block (or none) and, without it, the plugin's nav."""
+    lines = (ROOT / "mkdocs.yml").read_text(encoding="utf-8").splitlines()
+    out: list[str] = []
+    skip = False
+    found = False
+    for line in lines:
+        top = line and not line[0].isspace() and not line.startswith("#")
+        if top:
+            skip = False
+        if line.startswith("plugins:"):
+            found = True
+            skip = True
+            out.append("plugins:")
+            out.append("  - search")
+            if with_plugin:
+                out += ["  - promotion:", "      config: config.yaml"]
+            continue
+        if line.startswith(("watch:", "site_dir:", "strict:")):
+            skip = True
+            continue
+        if not skip:
+            out.append(line)
+    if not found:
+        raise Failed("mkdocs.yml has no plugins: block; update tests/bench/bench.py")
+    out.append(f"site_dir: {'site-plugin' if with_plugin else 'site-plain'}")
+    if nav is not None:
+        out.append("nav: " + json.dumps(nav))
+    return "\n".join(out) + "\n"
+
+
+def _plugin_nav(project: Path, docs: Path) -> list[Any]:
+    """The nav the plugin computes for these pages (its own code, so the two builds agree)."""
+    sys.path.insert(0, str(ROOT))
+    from generator.loader import load_config
+    from generator.plugin import PromotionPlugin
+
+    plugin = PromotionPlugin()
+    plugin.last_pairs = load_config(str(project / "config.yaml")).consecutive_pairs()
+    return plugin._nav(docs)
+
+
+# --- the benchmark ----------------------------------------------------------------------
+
+
+def build_steps(work: Path, sizes: list[int], mkdocs: bool) -> list[Step]:
+    steps: list[Step] = []
+    shipped = work / "shipped"
+    shipped.mkdir()
+    steps.append(Step("shipped", "-", "import yaml", None, [PYTHON, "-c", "import yaml"], shipped))
+    steps.append(Step("shipped", "-", "--help", "import yaml", [PROMOTION, "--help"], shipped))
+    steps.append(Step("shipped", "-", "validate (shipped config)", "import yaml", [PROMOTION, "--config", str(SHIPPED_CONFIG), "validate"], shipped))
+    for size in sizes:
+        for variant in ("placeholder", "deployed"):
+            project = work / f"{size}-{variant}"
+            project.mkdir()
+            config = project / "config.yaml"
+            config.write_text(synthetic_config(size, variant == "deployed"), encoding="utf-8")
+            promo = [PROMOTION, "--config", "config.yaml"]
+            out = OutDir(project)
+            steps.append(Step(size, variant, "floor", None, [PYTHON, "-c", FLOOR_CODE, "config.yaml"], project))
+            steps.append(Step(size, variant, "validate", "floor", [*promo, "validate"], project))
+            step_exit = (0,) if variant == "deployed" else (2,)
+            steps.append(Step(size, variant, "validate --from-env dev --to-env qa", "floor", [*promo, "validate", "--from-env", "dev", "--to-env", "qa"], project, step_exit))
+            gen = Step(size, variant, "generate", "floor", [*promo, "generate", "--no-claude-md", "--out", out], project)
+            gen.prepare = out.next
+            steps.append(gen)
+            noop = Step(size, variant, "generate (no-op)", "validate", [*promo, "generate", "--no-claude-md", "--out", out], project)
+            noop.verify = _wrote_nothing
+            steps.append(noop)
+            steps.append(Step(size, variant, "generate --check", "floor", [*promo, "generate", "--no-claude-md", "--out", out, "--check"], project))
+            if mkdocs and size in MKDOCS_SIZES and variant == "placeholder":
+                steps += mkdocs_steps(project, size, variant)
+    return steps
+
+
+def mkdocs_steps(project: Path, size: int, variant: str) -> list[Step]:
+    docs = project / "site-docs"
+    shutil.copytree(ROOT / "site-docs" / "assets", docs / "assets")
+    shutil.copy2(ROOT / "site-docs" / "index.md", docs / "index.md")
+    run_once([PROMOTION, "--config", "config.yaml", "generate", "--no-claude-md", "--out", "site-docs"], project)
+    (project / "mkdocs-plugin.yml").write_text(_mkdocs_yml(True, None), encoding="utf-8")
+    (project / "mkdocs-plain.yml").write_text(_mkdocs_yml(False, _plugin_nav(project, docs)), encoding="utf-8")
+    plain = Step(size, variant, "mkdocs build, no plugin", None, [MKDOCS, "build", "-q", "-f", "mkdocs-plain.yml"], project)
+    plugin = Step(size, variant, "mkdocs build, plugin", "mkdocs build, no plugin", [MKDOCS, "build", "-q", "-f", "mkdocs-plugin.yml"], project)
+    plain.prepare = plugin.prepare = _flush
+    return [plain, plugin]
+
+
+def runs_for(step: Step, runs: int, explicit: bool) -> int:
+    if explicit:
+        return runs
+    if step.size == LARGE:
+        return min(runs, LARGE_RUNS)
+    if step.name.startswith("mkdocs"):
+        return min(runs, MKDOCS_RUNS)
+    return runs
+
+
+def measure(steps: list[Step], runs: int, explicit: bool) -> None:
+    """Rounds: each round runs every step once, so a slow spell of the machine hits a step
+    and its baseline alike."""
+    for round_no in range(runs):
+        todo = [s for s in steps if round_no < runs_for(s, runs, explicit)]
+        start = time.perf_counter()
+        for step in todo:
+            step.run()
+        print(f"  round {round_no + 1}/{runs}: {len(todo)} processes in {time.perf_counter() - start:.1f}s", file=sys.stderr, flush=True)
+
+
+def results(steps: list[Step]) -> list[dict[str, Any]]:
+    by_key = {(s.size, s.variant, s.name): s for s in steps}
+    rows = []
+    for s in steps:
+        base = by_key.get((s.size, s.variant, s.baseline)) if s.baseline else None
+        ratio = s.median / base.median if base else None
+        budget = BUDGETS.get((s.name, s.size if isinstance(s.size, int) else None), BUDGETS.get((s.name, None)))
+        rows.append(
+            {
+                "size": s.size,
+                "variant": s.variant,
+                "step": s.name,
+                "median_s": round(s.median, 4),
+                "runs": len(s.times),
+                "times_s": [round(t, 4) for t in s.times],
+                "baseline": s.baseline,
+                "ratio": round(ratio, 3) if ratio is not None else None,
+                "budget": budget,
+                "ok": None if budget is None or ratio is None else ratio <= budget,
+                "peak_mib": round(s.peak, 1),
+            }
+        )
+    for name, small, large, time_budget, mem_budget in GROWTH:
+        for variant in ("placeholder", "deployed"):
+            a = by_key.get((small, variant, name))
+            b = by_key.get((large, variant, name))
+            if a is None or b is None:
+                continue
+            ratio = b.median / a.median
+            mem = b.peak / a.peak
+            rows.append(
+                {
+                    "size": f"{large}/{small}",
+                    "variant": variant,
+                    "step": f"{name}: growth",
+                    "median_s": round(b.median, 4),
+                    "runs": len(b.times),
+                    "baseline": f"{name} at {small}",
+                    "ratio": round(ratio, 3),
+                    "budget": time_budget,
+                    "ok": ratio <= time_budget and (mem_budget is None or mem < mem_budget),
+                    "peak_mib": round(b.peak, 1),
+                    "memory_ratio": round(mem, 2),
+                    "memory_budget": mem_budget,
+                }
+            )
+    return rows
+
+
+def table(rows: list[dict[str, Any]], markdown: bool = False) -> str:
+    """The results as aligned text, or as a Markdown table (for the README)."""
+    head = ("size", "variant", "step", "median s", "ratio", "baseline", "budget", "ok", "peak MiB")
+    body = []
+    for r in rows:
+        budget = "" if r["budget"] is None else f"<= {r['budget']:g}x"
+        if r.get("memory_budget") is not None:
+            budget += f", mem < {r['memory_budget']:g}x"
+        ratio = "" if r["ratio"] is None else f"{r['ratio']:.2f}x"
+        if r.get("memory_ratio") is not None:
+            ratio += f" (mem {r['memory_ratio']:.2f}x)"
+        ok = "" if r["ok"] is None else ("ok" if r["ok"] else "OVER")
+        body.append((str(r["size"]), r["variant"], r["step"], f"{r['median_s']:.3f}", ratio, r["baseline"] or "", budget, ok, f"{r['peak_mib']:.0f}"))
+    if markdown:
+        lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---:" if i in (0, 3, 4, 8) else "---" for i in range(len(head))) + "|"]
+        lines += ["| " + " | ".join(row) + " |" for row in body]
+        return "\n".join(lines)
+    widths = [max(len(row[i]) for row in [head, *body]) for i in range(len(head))]
+    numeric = {0, 3, 4, 8}
+
+    def fmt(row: tuple[str, ...]) -> str:
+        return "  ".join(c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))).rstrip()
+
+    lines = [fmt(head), fmt(tuple("-" * w for w in widths))]
+    lines += [fmt(row) for row in body]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5, help="rounds per step (default 5; 3 for 10,000 agents and for mkdocs builds unless given)")
+    parser.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)), help="comma-separated agent counts (default 10,100,1000,10000)")
+    parser.add_argument("--no-mkdocs", action="store_true", help="skip the mkdocs builds")
+    parser.add_argument("--json", default=str(ROOT / "bench-results" / "bench.json"), metavar="PATH", help="where to write the results (default bench-results/bench.json)")
+    parser.add_argument("--keep", action="store_true", help="keep the temp folder and print its path")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a budget is over")
+    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    parser.add_argument("--show", metavar="PATH", help="print the table of a saved JSON result and exit (no measuring)")
+    args = parser.parse_args(argv)
+    if args.show:
+        saved = json.loads(Path(args.show).read_text(encoding="utf-8"))
+        print(table(saved["rows"], args.markdown))
+        return 0
+    explicit = "--runs" in (argv if argv is not None else sys.argv[1:])
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    for tool in (PROMOTION, MKDOCS):
+        if not os.path.exists(tool):
+            print(f"bench: {tool} is missing; run `make install`", file=sys.stderr)
+            return 1
+
+    started = time.perf_counter()
+    global LAUNCH
+    work = Path(tempfile.mkdtemp(prefix="promotion-bench-"))
+    scratch = work / "scratch"
+    scratch.mkdir()
+    LAUNCH = Launcher(scratch)
+    try:
+        print(f"bench: writing configs and projects in {work}", file=sys.stderr, flush=True)
+        steps = build_steps(work, sizes, not args.no_mkdocs)
+        measure(steps, args.runs, explicit)
+    finally:
+        LAUNCH.close()
+        if args.keep:
+            print(f"bench: kept {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    rows = results(steps)
+    print(table(rows, args.markdown))
+    elapsed = time.perf_counter() - started
+    over = [r for r in rows if r["ok"] is False]
+    print(f"\n{len(over)} budget{'s' if len(over) != 1 else ''} over; {elapsed:.0f}s in all")
+    out = Path(args.json)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    meta = {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "runs": args.runs,
+        "sizes": sizes,
+        "seconds": round(elapsed, 1),
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {out}", file=sys.stderr)
+    return 1 if over and args.strict else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
