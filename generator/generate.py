@@ -106,13 +106,18 @@ def check(config: Config, gate: list[str]) -> list[rules.Violation]:
     return violations
 
 
-def plan(options: GenerateOptions) -> tuple[Config, list[Change], list[rules.Violation]]:
+def load_and_check(options: GenerateOptions) -> tuple[Config, list[rules.Violation]]:
+    """Load the config and run every rule (and the gate): ConfigError or NotReady on failure."""
+    config = load_config(str(options.resolve(options.config_path)), display=options.display(options.config_path))
+    return config, check(config, options.gate)
+
+
+def plan(options: GenerateOptions, loaded: tuple[Config, list[rules.Violation]] | None = None) -> tuple[Config, list[Change], list[rules.Violation]]:
     """Load, check, render and compare with disk. Raises before anything could be written."""
     from . import render  # Jinja2 is only imported by the commands that render
 
     config_display = options.display(options.config_path)
-    config = load_config(str(options.resolve(options.config_path)), display=config_display)
-    violations = check(config, options.gate)
+    config, violations = loaded or load_and_check(options)
     env = render.make_environment(str(options.resolve(options.templates_dir)) if options.templates_dir else None)
     context = render.build_context(config, config_display, violations, options.display(options.out_dir))
     out_dir = options.resolve(options.out_dir)
@@ -139,11 +144,57 @@ def plan(options: GenerateOptions) -> tuple[Config, list[Change], list[rules.Vio
 
 
 def run(options: GenerateOptions, write: bool = True) -> GenerateResult:
-    """Plan, then write the changed files atomically (unless ``write`` is False: --check)."""
-    config, changes, violations = plan(options)
-    written = apply_changes([c.change for c in changes]) if write else 0
+    """Plan, then write the changed files atomically (unless ``write`` is False: --check).
+
+    A write run whose inputs and outputs all match the state recorded by the last
+    successful run stops after validating (see state.py): nothing would change.
+    """
+    from . import state
+
+    loaded = load_and_check(options)
+    config, violations = loaded
     warnings = [v for v in violations if v.severity is rules.Severity.WARNING]
+    out_dir = options.resolve(options.out_dir)
+    fp = None
+    if write and not options.force:
+        fp = state.fingerprint(options.resolve(options.config_path), _template_dirs(options), _options_key(options))
+        recorded = state.matches(out_dir, fp)
+        if recorded is not None:
+            unchanged = [Change(FileChange(Path(p), Action.UNCHANGED, None, None), options.display(p)) for p in recorded]
+            return GenerateResult(config, unchanged, warnings, 0)
+    config, changes, violations = plan(options, loaded)
+    if not write:
+        return GenerateResult(config, changes, warnings, 0)
+    try:
+        written = apply_changes([c.change for c in changes])
+    except BaseException:
+        state.forget(out_dir)
+        raise
+    if fp is None:
+        fp = state.fingerprint(options.resolve(options.config_path), _template_dirs(options), _options_key(options))
+    outputs = [c.change.path for c in changes if c.action is not Action.DELETE]
+    state.record(out_dir, fp, outputs)
     return GenerateResult(config, changes, warnings, written)
+
+
+def _template_dirs(options: GenerateOptions) -> list[Path]:
+    from .paths import builtin_templates_dir
+
+    dirs = [options.resolve(options.templates_dir)] if options.templates_dir else []
+    return dirs + [builtin_templates_dir()]
+
+
+def _options_key(options: GenerateOptions) -> str:
+    """What, besides the files, decides the output: paths as pages show them, the gate."""
+    return "|".join(
+        [
+            options.display(options.config_path),
+            options.display(options.out_dir),
+            options.display(options.claude_md) if options.claude_md else "-",
+            ",".join(options.gate),
+            str(options.resolve(options.templates_dir)) if options.templates_dir else "-",
+        ]
+    )
 
 
 def _check_claude_target(path: Path, options: GenerateOptions) -> None:

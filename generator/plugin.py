@@ -98,7 +98,7 @@ class PromotionPlugin(BasePlugin[PromotionPluginConfig]):
         server.watch(str(options.resolve(self.config.config)))
         if self.config.templates:
             server.watch(str(options.resolve(self.config.templates)))
-        from .render import builtin_templates_dir
+        from .paths import builtin_templates_dir
 
         server.watch(str(builtin_templates_dir()))
         return server

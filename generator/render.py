@@ -11,6 +11,7 @@ Templates run in Jinja's sandbox with ``StrictUndefined``: a typo fails loudly.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from markupsafe import Markup
 from . import model, rules, schema, views
 from .errors import Location, Problem, TemplateError
 from .model import Config
+from .paths import builtin_templates_dir
 
 _SAFE_ASCII = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 \t")
 _VERBATIM_RE = re.compile(r"^[A-Za-z0-9 ._/-]*$")
@@ -32,11 +34,13 @@ _PLAIN_RE = re.compile(r"^[A-Za-z0-9 ./_-]*$")
 _PLAIN_TRAPS = re.compile(r"--|\.\.|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])|[0-9]/[0-9]|[cC]/[oO]|^\s*[0-9]+[.)](\s|$)|^\s*-|^\s|\s$|\s\s")
 
 
+@lru_cache(maxsize=1 << 16)  # statuses, regions, names repeat across thousands of cells
 def is_plain(text: str) -> bool:
     """True when ``text`` renders as itself in any Markdown context without escaping."""
     return bool(_PLAIN_RE.match(text)) and not _PLAIN_TRAPS.search(text)
 
 
+@lru_cache(maxsize=1 << 16)
 def md_escape(text: str) -> str:
     """Escape text for any Markdown context outside code: table cells, lists, headings, attributes.
 
@@ -140,13 +144,6 @@ def plural(count: int, word: str, many: str | None = None) -> str:
     return f"{count} {word if count == 1 else (many or word + 's')}"
 
 
-def builtin_templates_dir() -> Path:
-    """``templates/`` beside the package (editable install) or inside it (wheel)."""
-    here = Path(__file__).resolve().parent
-    packaged = here / "templates"
-    return packaged if packaged.is_dir() else here.parent / "templates"
-
-
 def make_environment(templates_dir: str | None = None) -> SandboxedEnvironment:
     """The sandboxed, strict environment; a team's ``--templates DIR`` is searched first."""
     searchpath = [str(Path(templates_dir))] if templates_dir else []
@@ -204,11 +201,13 @@ def build_context(config: Config, config_display: str, violations: list[rules.Vi
         if v.agent and v.environment:
             warnings_by_cell.setdefault((v.agent, v.environment), []).append(f"{v.code}: {v.message}")
     show = views.mapping(config, agents)
+    # One lookup table per step: searching each step's agent list per agent is quadratic.
+    by_key = [{entry["key"]: entry for entry in item["agents"]} for item in steps]
     for agent in show["agents"]:
         for row in agent["environments"]:
             row["warnings"] = warnings_by_cell.get((agent["key"], row["environment"]), [])
             row["readiness"] = "placeholder" if row.get("placeholder") else ("warning" if row["warnings"] else "ready")
-        agent["steps"] = [_agent_step(s, agent["key"]) for s in steps]
+        agent["steps"] = [_agent_step(s, by_key[i][agent["key"]]) for i, s in enumerate(steps)]
     first_agent = show["agents"][0]
     example_env = first_agent["environments"][0]
     return {
@@ -240,13 +239,12 @@ def build_context(config: Config, config_display: str, violations: list[rules.Vi
     }
 
 
-def _agent_step(item: dict[str, Any], agent_key: str) -> dict[str, Any]:
-    """One promotion step as seen from one agent's page.
+def _agent_step(item: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:
+    """One promotion step as seen from one agent's page (``entry``: the agent's row of the step).
 
     The step's ``source``/``target`` (environment names) win over the agent entry's
     ``source``/``target`` (its environment rows), which stay reachable as ``*_row``.
     """
-    entry = next(a for a in item["agents"] if a["key"] == agent_key)
     return {
         **entry,
         "source": item["source"],

@@ -78,13 +78,14 @@ def generated_files(root: Path) -> dict[str, bytes]:
     return {
         p.relative_to(root).as_posix(): p.read_bytes()
         for p in sorted(root.rglob("*"))
-        if p.is_file() and not p.relative_to(root).as_posix().startswith("config/")
+        if p.is_file() and not p.relative_to(root).as_posix().startswith("config/") and p.name != ".promotion-state.json"
     }
 
 
 def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
     """Bytes and modification time of every file under ``root``."""
-    return {p.relative_to(root).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(root.rglob("*")) if p.is_file()}
+    # .promotion-state.json is generate's cache of the last run, not an output (generator/state.py).
+    return {p.relative_to(root).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(root.rglob("*")) if p.is_file() and p.name != ".promotion-state.json"}
 
 
 def age_files(root: Path) -> None:

@@ -28,6 +28,7 @@ from test_corpus import BASE, VALID, Result, emit, printed_problems, run_cli, sn
 
 from generator import writer
 from generator.markers import BEGIN_PREFIX, END_PREFIX
+from generator.state import STATE_FILE
 
 CONFIG_A = VALID.read_text(encoding="utf-8")  # dev -> stage -> prod, agents bob and ada
 CONFIG_B = FOUR_ENVS_FIXTURE.read_text(encoding="utf-8")  # dev -> qa -> preprod -> prod, other agents
@@ -60,7 +61,12 @@ def make_project(folder: Path, config: str = CONFIG_A, claude: bytes | None = No
 
 def tree(folder: Path) -> dict[str, bytes]:
     """Every regular file under ``folder`` and its bytes."""
-    return {path.relative_to(folder).as_posix(): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file() and not path.is_symlink()}
+    # .promotion-state.json is generate's cache of the last run, not an output (generator/state.py).
+    return {
+        path.relative_to(folder).as_posix(): path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and not path.is_symlink() and path.name != STATE_FILE
+    }
 
 
 def temp_files(folder: Path) -> list[str]:

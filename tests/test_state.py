@@ -1,0 +1,112 @@
+"""The no-op shortcut (generator/state.py): taken only when nothing could change."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+from generator.cli import main
+from generator.state import STATE_FILE
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    (root / "config").mkdir(parents=True)
+    shutil.copy(ROOT / "config" / "agent_engine_envs.yaml", root / "config" / "agent_engine_envs.yaml")
+    shutil.copytree(ROOT / "templates", root / "templates")
+    return root
+
+
+def generate(root: Path, *extra: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        code = main(["generate", *extra], out, err)
+    finally:
+        os.chdir(cwd)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_a_second_run_takes_the_shortcut_without_importing_jinja(project: Path) -> None:
+    assert generate(project)[0] == 0
+    assert (project / "site-docs" / STATE_FILE).exists()
+    probe = (
+        "import sys, io; from generator.cli import main; "
+        "code = main(['generate'], io.StringIO(), io.StringIO()); "
+        "print(code, 'jinja2' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], cwd=project, capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["0", "False"], result
+
+
+def _page(project: Path) -> Path:
+    return project / "site-docs" / "matrix.md"
+
+
+def test_a_hand_edit_after_the_shortcut_is_still_refused(project: Path) -> None:
+    assert generate(project)[0] == 0
+    assert generate(project)[0] == 0
+    page = _page(project)
+    page.write_bytes(page.read_bytes() + b"\nhand edit\n")
+    code, _, err = generate(project)
+    assert code == 1 and "matrix.md" in err, err
+
+
+def test_a_deleted_page_is_written_again(project: Path) -> None:
+    assert generate(project)[0] == 0
+    _page(project).unlink()
+    code, out, _ = generate(project)
+    assert code == 0 and "matrix.md" in out and _page(project).exists()
+
+
+def test_a_template_edit_regenerates(project: Path) -> None:
+    assert generate(project)[0] == 0
+    template = project / "templates" / "matrix.md.j2"
+    template.write_text(template.read_text() + "\nA team's footer.\n")
+    assert generate(project)[0] == 0
+    assert "A team's footer." in _page(project).read_text()
+
+
+def test_a_config_edit_regenerates(project: Path) -> None:
+    assert generate(project)[0] == 0
+    config = project / "config" / "agent_engine_envs.yaml"
+    config.write_text(config.read_text().replace("display_name: Bob's Brain", "display_name: Bob Two"))
+    assert generate(project)[0] == 0
+    assert "Bob Two" in (project / "site-docs" / "agents" / "bob.md").read_text()
+
+
+def test_a_copied_generated_page_is_removed_as_an_orphan(project: Path) -> None:
+    assert generate(project)[0] == 0
+    orphan = project / "site-docs" / "agents" / "ghost.md"
+    shutil.copy(project / "site-docs" / "agents" / "bob.md", orphan)
+    code, out, _ = generate(project)
+    assert code == 0 and "ghost.md" in out and not orphan.exists()
+
+
+def test_check_never_trusts_the_shortcut(project: Path) -> None:
+    assert generate(project)[0] == 0
+    page = _page(project)
+    stat = page.stat()
+    data = page.read_bytes().replace(b"Promotion matrix", b"Promotion mXtrix", 1)
+    assert len(data) == stat.st_size
+    page.write_bytes(data)
+    os.utime(page, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # same size and mtime as recorded
+    code, _, err = generate(project, "--check")
+    assert code == 1 and "matrix.md" in err, err  # hand-edited: refused, not silently "up to date"
+
+
+def test_a_broken_config_still_fails_after_the_shortcut(project: Path) -> None:
+    assert generate(project)[0] == 0
+    config = project / "config" / "agent_engine_envs.yaml"
+    config.write_text(config.read_text().replace("status: pending", "status: validated", 1))
+    code, _, err = generate(project)
+    assert code == 2 and "PR001" in err
