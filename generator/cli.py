@@ -22,6 +22,8 @@ DEFAULT_CONFIG = "config/agent_engine_envs.yaml"
 DEFAULT_OUT = "site-docs"
 DEFAULT_CLAUDE_MD = "CLAUDE.md"
 DEFAULT_TEMPLATES = "templates"
+#: generate lists this many written files, then a count (--check and --verbose list all)
+LISTED_CHANGES = 25
 
 
 class OutputFormat(Enum):
@@ -124,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--no-claude-md", action="store_true", help="leave CLAUDE.md alone")
     generate.add_argument("--check", action="store_true", help="write nothing; exit 3 if any generated file is missing, stale or orphaned")
     generate.add_argument("--diff", action="store_true", help="with --check (implied): also print a unified diff of what would change")
+    generate.add_argument("--verbose", action="store_true", help=f"list every written file (default: the first {LISTED_CHANGES})")
     generate.add_argument("--force", action="store_true", help="overwrite generated files that were edited by hand")
     return parser
 
@@ -398,8 +401,11 @@ def cmd_generate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             return ExitCode.STALE
         out.write(f"OK: {result.total} generated files are up to date\n")
         return ExitCode.OK
-    for change in result.pending:
+    shown = result.pending if args.verbose else result.pending[:LISTED_CHANGES]
+    for change in shown:
         out.write(f"{change.action.name.lower():9} {change.display}\n")
+    if len(shown) < len(result.pending):
+        out.write(f"... and {len(result.pending) - len(shown)} more (--verbose lists them all)\n")
     unchanged = len(result.changes) - len(result.pending)
     out.write(f"{result.written} file{'s' if result.written != 1 else ''} written or removed, {unchanged} unchanged\n")
     return ExitCode.OK
