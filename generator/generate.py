@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from . import markers, rules
+from . import rules
 from .errors import NotReady, Problem, SelectionError
 from .loader import load_config
 from .model import Config
@@ -114,7 +114,7 @@ def load_and_check(options: GenerateOptions) -> tuple[Config, list[rules.Violati
 
 def plan(options: GenerateOptions, loaded: tuple[Config, list[rules.Violation]] | None = None) -> tuple[Config, list[Change], list[rules.Violation]]:
     """Load, check, render and compare with disk. Raises before anything could be written."""
-    from . import render  # Jinja2 is only imported by the commands that render
+    from . import markers, render  # Jinja2 is only imported by the commands that render
 
     config_display = options.display(options.config_path)
     config, violations = loaded or load_and_check(options)
