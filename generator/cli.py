@@ -169,8 +169,7 @@ def _report_error(error: PromotionError, fmt: OutputFormat, out: TextIO, err: Te
     if fmt is not OutputFormat.JSON:
         if problems:
             for p in problems:
-                severity = getattr(p, "severity", None)
-                err.write(p.format(severity.value if severity is not None else "error") + "\n")
+                err.write(p.format() + "\n")  # a Violation formats with its rule's severity
             if len(problems) > 1:
                 err.write(f"{len(problems)} problems\n")
         else:

@@ -99,26 +99,23 @@ class Problem:
 
 
 class PromotionError(Exception):
-    """Base of every error the tool reports on purpose."""
+    """Base of every error the tool reports on purpose: carries the problems to print."""
 
     exit_code = ExitCode.CONFIG
 
+    def __init__(self, problems: list[Problem], fallback: str = "error") -> None:
+        self._problems = problems
+        super().__init__(problems[0].format() if problems else fallback)
+
     def problems(self) -> list[Problem]:
-        return []
+        return self._problems
 
 
 class ConfigError(PromotionError):
     """The config can't be read or does not match the model. Carries every problem found."""
 
-    exit_code = ExitCode.CONFIG
-
     def __init__(self, problems: list[Problem]) -> None:
-        self._problems = sorted(problems, key=lambda p: p.location.sort_key())
-        first = self._problems[0].format() if self._problems else "invalid config"
-        super().__init__(first)
-
-    def problems(self) -> list[Problem]:
-        return self._problems
+        super().__init__(sorted(problems, key=lambda p: p.location.sort_key()), "invalid config")
 
 
 class SelectionError(ConfigError):
@@ -126,46 +123,27 @@ class SelectionError(ConfigError):
 
 
 class UsageError(PromotionError):
-    """Bad flags or arguments (exit 64)."""
+    """Bad flags or arguments (exit 64). Carries the usage message, no located problem."""
 
     exit_code = ExitCode.USAGE
+
+    def __init__(self, message: str) -> None:
+        super().__init__([], message)
 
 
 class WriteRefused(PromotionError):
     """Generate refuses to write: a hand-edited generated file, a hand-written file in the way,
     a broken CLAUDE.md marker section, or a path outside the output folder (exit 1)."""
 
-    exit_code = ExitCode.CONFIG
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self._problems = problems
-        super().__init__(problems[0].format() if problems else "write refused")
-
-    def problems(self) -> list[Problem]:
-        return self._problems
-
 
 class TemplateError(PromotionError):
     """A template is missing or broken (undefined variable, syntax error) (exit 1)."""
 
-    exit_code = ExitCode.CONFIG
-
     def __init__(self, problem: Problem) -> None:
-        self._problem = problem
-        super().__init__(problem.format())
-
-    def problems(self) -> list[Problem]:
-        return [self._problem]
+        super().__init__([problem])
 
 
 class NotReady(PromotionError):
     """Readiness rules fail (exit 2). Carries the violations (``rules.Violation``)."""
 
     exit_code = ExitCode.NOT_READY
-
-    def __init__(self, violations: list[Problem]) -> None:
-        self._problems = violations
-        super().__init__(violations[0].format() if violations else "not ready")
-
-    def problems(self) -> list[Problem]:
-        return self._problems

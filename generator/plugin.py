@@ -77,7 +77,7 @@ class PromotionPlugin(BasePlugin[PromotionPluginConfig]):
         try:
             result = generate.run(options)
         except PromotionError as exc:
-            message = "\n".join(p.format(p.severity.value if hasattr(p, "severity") else "error") for p in exc.problems()) or str(exc)
+            message = "\n".join(p.format() for p in exc.problems()) or str(exc)
             if self.command == "serve":
                 log.error("promotion: generation failed; still serving the last good pages:\n%s", message)
             else:
