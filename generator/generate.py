@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 from . import rules
-from .errors import NotReady, Problem, SelectionError
+from .errors import Location, NotReady, Problem, SelectionError, WriteRefused
 from .loader import load_config
 from .model import Config
 from .writer import Action, FileChange, PlannedFile, apply_changes, plan_changes, stamp_page
@@ -133,8 +133,6 @@ def plan(options: GenerateOptions, loaded: tuple[Config, list[rules.Violation]] 
         except FileNotFoundError:
             existing = None
         except OSError as exc:
-            from .errors import Location, Problem, WriteRefused
-
             raise WriteRefused([Problem(Location(options.display(claude_path), 1, 1), "", f"can't be read: {exc.strerror}", "check the path and permissions", "io")]) from None
         body = render.render_claude_section(env, context)
         new = markers.update_section(existing, body, config_display, force=options.force, file=options.display(claude_path))
@@ -151,27 +149,24 @@ def run(options: GenerateOptions, write: bool = True) -> GenerateResult:
     """
     from . import state
 
+    # Fingerprinted before anything is read, so an input edited during the run is seen next time.
+    fp = state.fingerprint(options.resolve(options.config_path), _template_dirs(options), _options_key(options)) if write else ""
     loaded = load_and_check(options)
     config, violations = loaded
     warnings = [v for v in violations if v.severity is rules.Severity.WARNING]
     out_dir = options.resolve(options.out_dir)
-    fp = None
-    if write and not options.force:
-        fp = state.fingerprint(options.resolve(options.config_path), _template_dirs(options), _options_key(options))
-        recorded = state.matches(out_dir, fp)
-        if recorded is not None:
-            unchanged = [Change(FileChange(Path(p), Action.UNCHANGED, None, None), options.display(p)) for p in recorded]
-            return GenerateResult(config, unchanged, warnings, 0)
+    if not write:  # --check never trusts the recorded state
+        return GenerateResult(config, plan(options, loaded)[1], warnings, 0)
+    recorded = None if options.force else state.matches(out_dir, fp)
+    if recorded is not None:
+        unchanged = [Change(FileChange(Path(p), Action.UNCHANGED, None, None), options.display(p)) for p in recorded]
+        return GenerateResult(config, unchanged, warnings, 0)
     config, changes, violations = plan(options, loaded)
-    if not write:
-        return GenerateResult(config, changes, warnings, 0)
     try:
         written = apply_changes([c.change for c in changes])
     except BaseException:
         state.forget(out_dir)
         raise
-    if fp is None:
-        fp = state.fingerprint(options.resolve(options.config_path), _template_dirs(options), _options_key(options))
     outputs = [c.change.path for c in changes if c.action is not Action.DELETE]
     state.record(out_dir, fp, outputs)
     return GenerateResult(config, changes, warnings, written)
@@ -200,8 +195,6 @@ def _options_key(options: GenerateOptions) -> str:
 def _check_claude_target(path: Path, options: GenerateOptions) -> None:
     """The section goes into a Markdown file that is not the config (a typo there would
     append Markdown to the YAML and break it)."""
-    from .errors import Location, Problem, WriteRefused
-
     config = options.resolve(options.config_path)
     same = os.path.realpath(path) == os.path.realpath(config)
     if same or path.suffix.lower() not in (".md", ".markdown"):
