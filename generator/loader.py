@@ -16,7 +16,6 @@ from __future__ import annotations
 import gc
 import os
 import re
-from collections.abc import Callable
 
 import yaml
 
@@ -701,5 +700,3 @@ def _resolve_pairs(config: model.Config) -> None:
     for key, promotion in config.promotion.items():
         promotion.source, promotion.target = by_key.get(key, (None, None))
 
-
-LoadFunction = Callable[[str], model.Config]

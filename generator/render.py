@@ -125,9 +125,6 @@ def verbatim(value: Any) -> Markup:
     return Markup(text)
 
 
-_STATUS_ICON = {"pending": ":material-clock-outline:", "deployed": ":material-rocket-launch:", "validated": ":material-check-decagram:"}
-
-
 def status_badge(status: str) -> Markup:
     """Status as colour plus a word (never colour alone)."""
     if status not in model.STATUSES:

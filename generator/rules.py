@@ -424,6 +424,3 @@ def placeholders_on_path(config: Config, source: str, target: str, agents: list[
 def errors(violations: list[Violation]) -> list[Violation]:
     return [v for v in violations if v.severity is Severity.ERROR]
 
-
-def has_errors(violations: list[Violation]) -> bool:
-    return any(v.severity is Severity.ERROR for v in violations)
