@@ -423,4 +423,3 @@ def placeholders_on_path(config: Config, source: str, target: str, agents: list[
 
 def errors(violations: list[Violation]) -> list[Violation]:
     return [v for v in violations if v.severity is Severity.ERROR]
-
