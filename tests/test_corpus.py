@@ -72,8 +72,15 @@ class Result(NamedTuple):
     seconds: float
 
 
-def run_cli(argv: list[str]) -> Result:
-    """``promotion ARGV`` in this process, in a thread so that a hang fails the test."""
+def run_cli(argv: list[str], cwd: Path | None = None) -> Result:
+    """``promotion ARGV`` in this process (in ``cwd`` if given), in a thread so that a hang fails the test."""
+    if cwd is not None:
+        previous = os.getcwd()
+        os.chdir(cwd)
+        try:
+            return run_cli(argv)
+        finally:
+            os.chdir(previous)
     out, err = io.StringIO(), io.StringIO()
     box: dict[str, Any] = {}
 
@@ -863,12 +870,7 @@ def generated_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "site-docs").mkdir()
     (root / "site-docs" / "index.md").write_text("# Hand-written home page\n", encoding="utf-8")
     (root / "CLAUDE.md").write_bytes(b"# Project notes\r\n\r\nWritten by hand.\r\n")
-    cwd = os.getcwd()
-    os.chdir(root)
-    try:
-        result = run_cli(["generate", "--config", "config/valid.yaml"])
-    finally:
-        os.chdir(cwd)
+    result = run_cli(["generate", "--config", "config/valid.yaml"], cwd=root)
     assert result.code == 0, result.err
     return root
 

@@ -21,7 +21,6 @@ The browser test builds the site with mkdocs and loads every page in Chromium.
 from __future__ import annotations
 
 import copy
-import os
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
@@ -125,12 +124,7 @@ def generate_project(folder: Path, data: dict[str, Any]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "config.yaml").write_text(emit(data).text, encoding="utf-8")
     (folder / "CLAUDE.md").write_bytes(HAND_WRITTEN)
-    cwd = os.getcwd()
-    os.chdir(folder)
-    try:
-        result = run_cli(["generate", "--config", "config.yaml"])
-    finally:
-        os.chdir(cwd)
+    result = run_cli(["generate", "--config", "config.yaml"], cwd=folder)
     assert result.code == 0, result.out + result.err
     assert "Traceback" not in result.err
     return folder
@@ -219,13 +213,8 @@ def test_every_free_text_field_is_hostile() -> None:
 
 def test_generate_succeeds_and_a_second_run_writes_nothing(hostile: Path) -> None:
     before = snapshot(hostile)
-    cwd = os.getcwd()
-    os.chdir(hostile)
-    try:
-        result = run_cli(["generate", "--config", "config.yaml"])
-        check = run_cli(["generate", "--config", "config.yaml", "--check"])
-    finally:
-        os.chdir(cwd)
+    result = run_cli(["generate", "--config", "config.yaml"], cwd=hostile)
+    check = run_cli(["generate", "--config", "config.yaml", "--check"], cwd=hostile)
     assert result.code == 0 and "0 files written or removed" in result.out, result.out + result.err
     assert check.code == 0, check.err
     assert snapshot(hostile) == before
@@ -307,12 +296,7 @@ def test_a_template_escaping_the_sandbox_is_refused(hostile: Path, tmp_path: Pat
     templates.mkdir()
     (templates / "matrix.md.j2").write_text("{{ environments.__class__.__mro__[1].__subclasses__() }}\n", encoding="utf-8")
     before = snapshot(project)
-    cwd = os.getcwd()
-    os.chdir(project)
-    try:
-        result = run_cli(["generate", "--config", "config.yaml", "--templates", str(templates)])
-    finally:
-        os.chdir(cwd)
+    result = run_cli(["generate", "--config", "config.yaml", "--templates", str(templates)], cwd=project)
     assert result.code == 1 and "Traceback" not in result.err
     assert "error [template]" in result.err and "unsafe" in result.err, result.err
     assert snapshot(project) == before

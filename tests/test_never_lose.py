@@ -18,8 +18,6 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -34,19 +32,8 @@ CONFIG_A = VALID.read_text(encoding="utf-8")  # dev -> stage -> prod, agents bob
 CONFIG_B = FOUR_ENVS_FIXTURE.read_text(encoding="utf-8")  # dev -> qa -> preprod -> prod, other agents
 
 
-@contextmanager
-def inside(folder: Path) -> Iterator[None]:
-    cwd = os.getcwd()
-    os.chdir(folder)
-    try:
-        yield
-    finally:
-        os.chdir(cwd)
-
-
 def generate(project: Path, *args: str) -> Result:
-    with inside(project):
-        result = run_cli(["generate", "--config", "config.yaml", *args])
+    result = run_cli(["generate", "--config", "config.yaml", *args], cwd=project)
     assert "Traceback" not in result.out + result.err, result.err
     return result
 
@@ -422,8 +409,7 @@ def test_environment_names_whose_pages_collide_are_refused_before_writing(tmp_pa
         "promotion": {f"{a}_to_{b}": {"required_checks": ["Tests"]} for a, b in zip(envs, envs[1:], strict=False)},
     }
     project = make_project(tmp_path / "project", emit(data).text, claude=b"# Notes\n")
-    with inside(project):
-        checked = run_cli(["validate", "--config", "config.yaml"])
+    checked = run_cli(["validate", "--config", "config.yaml"], cwd=project)
     assert checked.code == 1 and "environments.a-to-b" in checked.err and "ambiguous" in checked.err, checked.err
     before = snapshot(tmp_path)
     result = generate(project)

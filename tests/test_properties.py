@@ -332,12 +332,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("property-project")
     (root / "CLAUDE.md").write_bytes(b"# Notes\n\nHand-written.\n")
     shutil.copyfile(VALID, root / "config.yaml")
-    cwd = os.getcwd()
-    os.chdir(root)
-    try:
-        result = run_cli(["generate", "--config", "config.yaml"])
-    finally:
-        os.chdir(cwd)
+    result = run_cli(["generate", "--config", "config.yaml"], cwd=root)
     assert result.code == 0, result.err
     return root
 
@@ -351,12 +346,7 @@ def test_generate_on_mutations_is_clean_and_all_or_nothing(text: str, project: P
         config = copy_root / "config.yaml"
         config.write_bytes(text.encode("utf-8", errors="surrogatepass"))
         before = snapshot(copy_root)
-        cwd = os.getcwd()
-        os.chdir(copy_root)
-        try:
-            result = run_cli(["generate", "--config", "config.yaml"])
-        finally:
-            os.chdir(cwd)
+        result = run_cli(["generate", "--config", "config.yaml"], cwd=copy_root)
         output = result.out + result.err
         event(f"exit {result.code}")
         assert "Traceback" not in output, output

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 import shutil
 import subprocess
@@ -11,8 +10,8 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
+from test_corpus import run_cli
 
-from generator.cli import main
 from generator.state import STATE_FILE
 
 
@@ -26,14 +25,8 @@ def project(tmp_path: Path) -> Path:
 
 
 def generate(root: Path, *extra: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    cwd = os.getcwd()
-    os.chdir(root)
-    try:
-        code = main(["generate", *extra], out, err)
-    finally:
-        os.chdir(cwd)
-    return code, out.getvalue(), err.getvalue()
+    result = run_cli(["generate", *extra], cwd=root)
+    return result.code, result.out, result.err
 
 
 def test_a_second_run_takes_the_shortcut_without_importing_jinja(project: Path) -> None:
