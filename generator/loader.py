@@ -421,15 +421,8 @@ class _Walker:
                         "identifier",
                     )
                     continue
-                if spec.values is model.ENVIRONMENT_SPEC and ("-to-" in key or "_to_" in key):
-                    # `x` -> `a-to-b` and `x-to-a` -> `b` would both be promotions/x-to-a-to-b.md
-                    self.problem(
-                        key_node,
-                        child,
-                        f"environment name `{_clip(key)}` contains `-to-` or `_to_`, which makes promotion keys and page names ambiguous",
-                        "rename the environment, e.g. drop the `to` part",
-                        "identifier",
-                    )
+                if spec.key_pattern is not None and not re.match(spec.key_pattern, key):
+                    self.problem(key_node, child, f"{spec.key_doc} `{_clip(key)}` {spec.key_rule}", f"rename the {spec.key_doc}", "identifier")
                     continue
                 value = self.value(value_node, spec.values, child, key)
                 if value is not None:

@@ -28,6 +28,10 @@ STATUSES = ("pending", "deployed", "validated")
 #: Agent keys and environment names become file names and URLs: keep them boring.
 IDENTIFIER_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 IDENTIFIER_RE = re.compile(IDENTIFIER_PATTERN)
+#: Environment names also make promotion keys (`a_to_b`) and pages (`a-to-b.md`): with `x`,
+#: `a-to-b`, `x-to-a`, `b` two steps would share one page, so `-to-`/`_to_` are refused.
+ENVIRONMENT_NAME_PATTERN = r"^(?!.*(?:-to-|_to_))[a-z0-9][a-z0-9_-]{0,62}$"
+_ENV_NAME_RULE = "contains `-to-` or `_to_`, which makes promotion keys and page names ambiguous"
 #: Names Windows refuses as file names, whatever the extension or case.
 RESERVED_NAMES = frozenset(
     ["con", "prn", "aux", "nul", "index"]
@@ -46,7 +50,7 @@ SCHEMA_ID = "https://agent-engine-promotion.dev/schema/agent_engine_envs.schema.
 class Spec:
     """How one value is typed. ``kind`` is one of: str, bool, date, object, map, list, check."""
 
-    __slots__ = ("kind", "doc", "pattern", "enum", "fields", "values", "items", "min_items", "key_doc")
+    __slots__ = ("kind", "doc", "pattern", "enum", "fields", "values", "items", "min_items", "key_doc", "key_pattern", "key_rule")
 
     def __init__(
         self,
@@ -60,6 +64,8 @@ class Spec:
         items: Spec | None = None,
         min_items: int = 0,
         key_doc: str = "",
+        key_pattern: str | None = None,
+        key_rule: str = "",
     ) -> None:
         self.kind = kind
         self.doc = doc
@@ -70,6 +76,9 @@ class Spec:
         self.items = items
         self.min_items = min_items
         self.key_doc = key_doc
+        #: for maps: a pattern keys must match beyond the safe-identifier one, and why
+        self.key_pattern = key_pattern
+        self.key_rule = key_rule
 
 
 class Field:
@@ -145,7 +154,8 @@ AGENT_SPEC = Spec(
         Field("directory", _str("Where the agent's code lives in the repository."), example="agents/bob"),
         Field(
             "environments",
-            Spec("map", "One entry per environment, keyed by environment name.", values=AGENT_ENV_SPEC, min_items=1, key_doc="environment name"),
+            Spec("map", "One entry per environment, keyed by environment name.", values=AGENT_ENV_SPEC, min_items=1, key_doc="environment name",
+                 key_pattern=ENVIRONMENT_NAME_PATTERN, key_rule=_ENV_NAME_RULE),
         ),
     ),
 )
@@ -182,7 +192,8 @@ CONFIG_SPEC = Spec(
         Field("last_updated", Spec("date", "Date of the last edit (YYYY-MM-DD). Generated pages show it."), example="2025-12-11"),
         Field(
             "environments",
-            Spec("map", "The environments, in promotion order.", values=ENVIRONMENT_SPEC, min_items=1, key_doc="environment name"),
+            Spec("map", "The environments, in promotion order.", values=ENVIRONMENT_SPEC, min_items=1, key_doc="environment name",
+                 key_pattern=ENVIRONMENT_NAME_PATTERN, key_rule=_ENV_NAME_RULE),
         ),
         Field(
             "agents",

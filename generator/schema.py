@@ -65,7 +65,7 @@ def _spec(spec: Spec, inline: bool = False) -> dict[str, Any]:
             "type": "object",
             "description": spec.doc,
             "minProperties": spec.min_items,
-            "propertyNames": {"pattern": model.IDENTIFIER_PATTERN, "not": {"enum": sorted(model.RESERVED_NAMES)}},
+            "propertyNames": {"pattern": spec.key_pattern or model.IDENTIFIER_PATTERN, "not": {"enum": sorted(model.RESERVED_NAMES)}},
             "additionalProperties": _spec(spec.values),
         }
     if kind == "list":
