@@ -13,6 +13,7 @@ from enum import Enum
 
 from . import __version__
 from .errors import EXIT_CODE_HELP, ExitCode, Problem, PromotionError, UsageError
+from .text import plural
 
 TYPE_CHECKING = False  # typing costs ~2 ms of every run; its names are for the type checker only
 if TYPE_CHECKING:
@@ -274,7 +275,7 @@ def cmd_path(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write(f"  ready: {'yes' if agent['ready'] else 'no (' + ', '.join(agent['blockers']) + ')'}\n")
     out.write(
         f"\n{source} -> {target}: ready for {data['ready_agents']} of {data['total_agents']} agents, "
-        f"{data['placeholders']} placeholder{'s' if data['placeholders'] != 1 else ''} left\n"
+        f"{plural(data['placeholders'], 'placeholder')} left\n"
     )
     return ExitCode.OK
 
@@ -341,13 +342,13 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     warnings = len(violations) - len(failing)
     if step is not None and step[2]:
         source, target, count = step
-        err.write(f"\nNot ready: {source} -> {target} has {count} placeholder engine ID{'s' if count != 1 else ''} left.\n")
+        err.write(f"\nNot ready: {source} -> {target} has {plural(count, 'placeholder engine ID')} left.\n")
         err.write(FIX_STEPS.format(config=config.file, source=source, target=target) + "\n")
     if failing:
-        err.write(f"{len(failing)} error{'s' if len(failing) != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''} in {config.file}\n")
+        err.write(f"{plural(len(failing), 'error')}, {plural(warnings, 'warning')} in {config.file}\n")
     else:
         what = f"; {step[0]} -> {step[1]} is ready" if step else ""
-        out.write(f"OK: {config.file} passes {len(_config_rules())} rules ({warnings} warning{'s' if warnings != 1 else ''}){what}\n")
+        out.write(f"OK: {config.file} passes {len(_config_rules())} rules ({plural(warnings, 'warning')}){what}\n")
     return code
 
 
@@ -396,7 +397,7 @@ def cmd_generate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             if args.diff:
                 out.write(change.diff(change.display))
         if stale:
-            err.write(f"{len(stale)} generated file{'s' if len(stale) != 1 else ''} out of date: run `make docs` (promotion generate) and commit the result\n")
+            err.write(f"{plural(len(stale), 'generated file')} out of date: run `make docs` (promotion generate) and commit the result\n")
             return ExitCode.STALE
         out.write(f"OK: {result.total} generated files are up to date\n")
         return ExitCode.OK
@@ -406,7 +407,7 @@ def cmd_generate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if len(shown) < len(result.pending):
         out.write(f"... and {len(result.pending) - len(shown)} more (--verbose lists them all)\n")
     unchanged = len(result.changes) - len(result.pending)
-    out.write(f"{result.written} file{'s' if result.written != 1 else ''} written or removed, {unchanged} unchanged\n")
+    out.write(f"{plural(result.written, 'file')} written or removed, {unchanged} unchanged\n")
     return ExitCode.OK
 
 

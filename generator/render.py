@@ -23,6 +23,7 @@ from . import model, rules, schema, views
 from .errors import Location, Problem, TemplateError
 from .model import Config
 from .paths import builtin_templates_dir
+from .text import plural
 
 _SAFE_ASCII = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 \t")
 _VERBATIM_RE = re.compile(r"^[A-Za-z0-9 ._/-]*$")
@@ -135,10 +136,6 @@ def status_badge(status: str) -> Markup:
 def ready_badge(ready: bool, label_ready: str = "ready", label_blocked: str = "blocked") -> Markup:
     kind, label = ("ready", label_ready) if ready else ("blocked", label_blocked)
     return Markup(f'<span class="promo-badge promo-{kind}">{md_escape(label)}</span>')
-
-
-def plural(count: int, word: str, many: str | None = None) -> str:
-    return f"{count} {word if count == 1 else (many or word + 's')}"
 
 
 def make_environment(templates_dir: str | None = None) -> SandboxedEnvironment:

@@ -24,6 +24,7 @@ from pymdownx.superfences import fence_code_format
 
 from generator import generate, render
 from generator.errors import TemplateError
+from generator.text import plural
 
 # --- md_escape / is_plain -----------------------------------------------------------------
 
@@ -154,7 +155,7 @@ def test_status_badge_refuses_unknown_statuses() -> None:
 
 @pytest.mark.parametrize(("count", "text"), [(0, "0 agents"), (1, "1 agent"), (2, "2 agents")])
 def test_plural(count: int, text: str) -> None:
-    assert render.plural(count, "agent") == text
+    assert plural(count, "agent") == text
 
 
 # --- the environment ------------------------------------------------------------------
