@@ -129,6 +129,10 @@ def step(config: Config, source: str, target: str, agents: list[str]) -> dict[st
     and the step's checks and approval."""
     promotion = config.promotion_for(source, target)
     checks = config.effective_checks(promotion) if promotion else []
+    # Readiness is rule PR010 itself, so `path`, the pages and `validate` can't disagree.
+    flagged: dict[str, set[str]] = {}
+    for v in rules.placeholders_on_path(config, source, target, agents):
+        flagged.setdefault(v.agent or "", set()).add(v.environment or "")
     out_agents = []
     placeholder_count = 0
     ready_count = 0
@@ -141,7 +145,7 @@ def step(config: Config, source: str, target: str, agents: list[str]) -> dict[st
             for field in _COMPARED:
                 if src[field] != dst[field]:
                     changes.append({"field": field, "from": src[field], "to": dst[field]})
-        placeholders = [row["environment"] for row in (src, dst) if row.get("placeholder")]
+        placeholders = [name for name in (source, target) if name in flagged.get(key, ())]
         placeholder_count += len(placeholders)
         blockers = [f"{name} engine ID is a placeholder" for name in placeholders]
         notes = []
