@@ -315,7 +315,7 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         agents = views.select_agents(config, args.agent)
         step_violations = rules.placeholders_on_path(config, source, target, agents)
         step = (source, target, len(step_violations))
-        violations = sorted(violations + step_violations, key=lambda v: (v.location.sort_key(), v.code))
+        violations = rules.in_file_order(violations + step_violations)
     else:
         views.select_agents(config, args.agent)  # an unknown name is still an error (exit 1)
     failing = rules.errors(violations)

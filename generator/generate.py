@@ -102,7 +102,7 @@ def check(config: Config, gate: list[str]) -> list[rules.Violation]:
         violations += rules.placeholders_on_path(config, promotion.source, promotion.target, list(config.agents))
     failing = rules.errors(violations)
     if failing:
-        raise NotReady(sorted(failing, key=lambda v: (v.location.sort_key(), v.code)))
+        raise NotReady(rules.in_file_order(failing))
     return violations
 
 

@@ -401,8 +401,7 @@ def check_config(config: Config) -> list[Violation]:
     for item in RULES:
         if item.scope is Scope.CONFIG:
             found.extend(item.check(config))
-    found.sort(key=lambda v: (v.location.sort_key(), v.code))
-    return found
+    return in_file_order(found)
 
 
 def placeholders_on_path(config: Config, source: str, target: str, agents: list[str]) -> list[Violation]:
@@ -417,9 +416,13 @@ def placeholders_on_path(config: Config, source: str, target: str, agents: list[
                 found.append(
                     _tag(this.violation(env, "engine_id", f"`{key}` in `{env_name}` still has placeholder engine ID `{env.engine_id}`"), agent, env_name)
                 )
-    found.sort(key=lambda v: (v.location.sort_key(), v.code))
-    return found
+    return in_file_order(found)
 
 
 def errors(violations: list[Violation]) -> list[Violation]:
     return [v for v in violations if v.severity is Severity.ERROR]
+
+
+def in_file_order(violations: list[Violation]) -> list[Violation]:
+    """Violations sorted by their place in the file, then rule ID: the order every report uses."""
+    return sorted(violations, key=lambda v: (v.location.sort_key(), v.code))
