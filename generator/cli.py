@@ -159,22 +159,28 @@ def _json(data: Any, out: TextIO) -> None:
     out.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
+def summary(errors: int, warnings: int, file: str) -> str:
+    """The one summary line every command and format ends a report with."""
+    return f"{plural(errors, 'error')}, {plural(warnings, 'warning')} in {file}"
+
+
 def _report_error(error: PromotionError, fmt: OutputFormat, out: TextIO, err: TextIO) -> int:
     problems = error.problems()
     code = int(error.exit_code)
+    file = problems[0].location.file if problems else ""
+    line = summary(len(problems), 0, file) if problems else str(error)
     if fmt is OutputFormat.JSON:
-        _json({"ok": False, "exit_code": code, "errors": [p.to_dict() for p in problems], "warnings": []}, out)
-    elif fmt is OutputFormat.GITHUB:
+        _json({"ok": False, "exit_code": code, "errors": [p.to_dict() for p in problems], "warnings": [], "summary": line}, out)
+        return code
+    if fmt is OutputFormat.GITHUB:
         for p in problems:
             out.write(_github_line(p, "error") + "\n")
-    if fmt is not OutputFormat.JSON:
-        if problems:
-            for p in problems:
-                err.write(p.format() + "\n")  # a Violation formats with its rule's severity
-            if len(problems) > 1:
-                err.write(f"{len(problems)} problems\n")
-        else:
-            err.write(f"error: {error}\n")
+    if problems:
+        for p in problems:
+            err.write(p.format() + "\n")  # a Violation formats with its rule's severity
+        err.write(line + "\n")
+    else:
+        err.write(f"error: {error}\n")
     return code
 
 
@@ -203,7 +209,7 @@ def cmd_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     out.write(f"Config: {data['config']} (schema {data['schema_version']}, app {data['app_version']}, updated {data['last_updated']})\n")
     out.write(f"Promotion order: {' -> '.join(data['environment_order'])}\n")
     for agent in data["agents"]:
-        out.write(f"\n{agent['key']}: {agent['display_name']} ({agent['directory']})\n")
+        out.write(f"\n{agent['key']}: {agent['display_name']} ({agent['agent_dir']})\n")
         rows: list[tuple[str, ...]] = [("ENV", "STATUS", "PROJECT", "REGION", "ENGINE")]
         for row in agent["environments"]:
             if not row["defined"]:
@@ -270,14 +276,17 @@ def cmd_path(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             out.write(f"  {label:4} {row['environment']}: {row['engine_id']} [{row['status']}] {row['project_id']}/{row['region']}{mark}\n")
         if agent["changes"]:
             out.write("  differs: " + "; ".join(_difference(c, source, target) for c in agent["changes"] if c["field"] in _MOVED) + "\n")
-        for note in agent["notes"]:
-            out.write(f"  note: {note}\n")
-        out.write(f"  ready: {'yes' if agent['ready'] else 'no (' + ', '.join(agent['blockers']) + ')'}\n")
-    out.write(
-        f"\n{source} -> {target}: ready for {data['ready_agents']} of {data['total_agents']} agents, "
-        f"{plural(data['placeholders'], 'placeholder')} left\n"
-    )
+        reasons = "; ".join(b["reason"] for b in agent["blockers"])
+        out.write(f"  state: {agent['state']}{' (' + reasons + ')' if reasons else ''}\n")
+        out.write(f"  next: {agent['next_step']}\n")
+    out.write(f"\n{step_line(data)}\n")
     return ExitCode.OK
+
+
+def step_line(data: dict[str, Any]) -> str:
+    """``dev -> stage: blocked (0 ready, 2 blocked, 0 promoted, 0 done of 2 agents)``."""
+    counts = ", ".join(f"{n} {state}" for state, n in data["counts"].items())
+    return f"{data['source']} -> {data['target']}: {data['state']} ({counts} of {plural(data['total_agents'], 'agent')})"
 
 
 #: What a promotion moves (the text view); JSON lists every field that differs.
@@ -293,14 +302,6 @@ def _difference(change: dict[str, Any], source: str, target: str) -> str:
     return f"{change['field']} {source}={before} {target}={after}"
 
 
-FIX_STEPS = """To fix:
-  1. Deploy the agent to the environment (your deploy pipeline).
-  2. Take the engine's resource name from the deploy output:
-     projects/<project>/locations/<region>/reasoningEngines/<number>
-  3. Put it in engine_id in {config} and set status: deployed (validated once checked).
-  4. Run: promotion validate --from-env {source} --to-env {target}"""
-
-
 def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from . import rules, views
 
@@ -308,27 +309,29 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if (args.from_env is None) != (args.to_env is None):
         raise UsageError("promotion validate: --from-env and --to-env go together")
     config = _load(args)
-    violations = rules.check_config(config)
-    step = None
+    agents = views.select_agents(config, args.agent)  # an unknown name is an error (exit 1) with or without a step
+    steps = []
     if args.from_env is not None:
         source, target = views.select_step(config, args.from_env, args.to_env)
-        agents = views.select_agents(config, args.agent)
-        step_violations = rules.placeholders_on_path(config, source, target, agents)
-        step = (source, target, len(step_violations))
-        violations = rules.in_file_order(violations + step_violations)
-    else:
-        views.select_agents(config, args.agent)  # an unknown name is still an error (exit 1)
+        steps.append(rules.Step(source, target, agents))
+    violations = rules.run(config, steps)
     failing = rules.errors(violations)
-    code = ExitCode.NOT_READY if failing else ExitCode.OK
+    warnings = [v for v in violations if v not in failing]
+    code = rules.exit_code(failing)
+    step = views.step(config, steps[0].source, steps[0].target, agents) if steps else None
+    checked = len([r for r in rules.RULES if r.scope is rules.Scope.CONFIG or steps])
+    line = summary(len(failing), len(warnings), config.file)
     if fmt is OutputFormat.JSON:
         _json(
             {
                 "ok": not failing,
                 "exit_code": int(code),
                 "config": config.file,
-                "step": {"from": step[0], "to": step[1], "placeholders": step[2]} if step else None,
-                "errors": [views.violation_dict(v) for v in failing],
-                "warnings": [views.violation_dict(v) for v in violations if v not in failing],
+                "rules_checked": checked,
+                "step": step,
+                "errors": [v.to_dict() for v in failing],
+                "warnings": [v.to_dict() for v in warnings],
+                "summary": line,
             },
             out,
         )
@@ -336,26 +339,17 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if fmt is OutputFormat.GITHUB:
         for v in violations:
             out.write(_github_line(v, v.severity.value) + "\n")
-        return code
-    for v in violations:
-        err.write(v.format() + "\n")
-    warnings = len(violations) - len(failing)
-    if step is not None and step[2]:
-        source, target, count = step
-        err.write(f"\nNot ready: {source} -> {target} has {plural(count, 'placeholder engine ID')} left.\n")
-        err.write(FIX_STEPS.format(config=config.file, source=source, target=target) + "\n")
-    if failing:
-        err.write(f"{plural(len(failing), 'error')}, {plural(warnings, 'warning')} in {config.file}\n")
     else:
-        what = f"; {step[0]} -> {step[1]} is ready" if step else ""
-        out.write(f"OK: {config.file} passes {len(_config_rules())} rules ({plural(warnings, 'warning')}){what}\n")
+        for v in violations:
+            err.write(v.format() + "\n")
+    if failing:
+        if step is not None and step["state"] == "blocked":
+            err.write(f"Not ready: {step_line(step)}\n")
+        err.write(line + "\n")
+    else:
+        what = f"; {step_line(step)}" if step is not None else ""
+        out.write(f"OK: {config.file} passes {plural(checked, 'rule')} ({plural(len(warnings), 'warning')}){what}\n")
     return code
-
-
-def _config_rules() -> list[Any]:
-    from . import rules
-
-    return [r for r in rules.RULES if r.scope is rules.Scope.CONFIG]
 
 
 def cmd_rules(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -29,19 +29,20 @@ class ExitCode(IntEnum):
     """The exit-code contract. CI pipelines and pre-commit hooks depend on it."""
 
     OK = 0
-    CONFIG = 1  # the config (or another input) can't be read, is invalid, or a write was refused
-    NOT_READY = 2  # readiness rules fail; never used for anything else
+    CONFIG = 1  # the config is wrong: unreadable, invalid, inconsistent in itself (PR001-PR008); a refused write
+    NOT_READY = 2  # a promotion step is not ready (PR010 on --from-env/--to-env or the gate); nothing else
     STALE = 3  # generated docs are missing, stale or orphaned (generate --check)
     USAGE = 64  # bad flags (EX_USAGE from sysexits.h)
 
 
 EXIT_CODE_HELP = """exit codes:
   0   ok
-  1   the config can't be read or is invalid (also: unknown agent or environment
-      name, a refused write such as a hand-edited generated page)
-  2   readiness rules fail (not ready to promote)
+  1   the config is wrong: unreadable, invalid, or inconsistent in itself (rules
+      PR001-PR008); also an unknown agent or environment name, a refused write
+  2   a promotion step is not ready (validate --from-env/--to-env, the docs gate)
   3   generated docs are missing, stale or orphaned (generate --check)
-  64  usage error (bad flags)"""
+  64  usage error (bad flags)
+make turns any failure into its own exit status 2: in CI, call promotion directly."""
 
 
 class Location:
@@ -122,6 +123,11 @@ class ConfigError(PromotionError):
         super().__init__(sorted(problems, key=lambda p: p.location.sort_key()), "invalid config")
 
 
+class InvalidConfig(ConfigError):
+    """The config reads, but a rule that judges it alone fails (PR001-PR008, exit 1).
+    Carries the violations (``rules.Violation``)."""
+
+
 class SelectionError(ConfigError):
     """An agent or environment named on the command line is not in the config (exit 1)."""
 
@@ -148,6 +154,6 @@ class TemplateError(PromotionError):
 
 
 class NotReady(PromotionError):
-    """Readiness rules fail (exit 2). Carries the violations (``rules.Violation``)."""
+    """A promotion step is not ready (exit 2). Carries the violations (``rules.Violation``)."""
 
     exit_code = ExitCode.NOT_READY

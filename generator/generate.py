@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 from . import rules
-from .errors import Location, NotReady, Problem, SelectionError, WriteRefused
+from .errors import Location, Problem, SelectionError, WriteRefused
 from .loader import load_config
 from .model import Config
 from .writer import Action, FileChange, PlannedFile, apply_changes, plan_changes, stamp_page
@@ -92,17 +92,17 @@ class GenerateResult:
 
 
 def check(config: Config, gate: list[str]) -> list[rules.Violation]:
-    """Every config rule, plus PR010 on each gated promotion; NotReady when any error."""
-    violations = rules.check_config(config)
+    """Every config rule, plus the step rule on each gated promotion: InvalidConfig (exit 1)
+    or NotReady (exit 2) when one fails; else the warnings."""
+    steps = []
     for key in gate:
         promotion = config.promotion.get(key)
         if promotion is None or promotion.source is None or promotion.target is None:
             pairs = ", ".join(config.promotion) or "(none)"
             raise SelectionError([Problem(config.loc("promotion"), "promotion", f"the gate names `{key}`, which is not a promotion of this config", f"gate one of: {pairs}", "unknown-gate")])
-        violations += rules.placeholders_on_path(config, promotion.source, promotion.target, list(config.agents))
-    failing = rules.errors(violations)
-    if failing:
-        raise NotReady(rules.in_file_order(failing))
+        steps.append(rules.Step(promotion.source, promotion.target, list(config.agents)))
+    violations = rules.run(config, steps)
+    rules.raise_for(violations)
     return violations
 
 

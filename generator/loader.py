@@ -177,8 +177,9 @@ def _scalar_trap_hint(node: yaml.ScalarNode, field: str) -> str:
 
 
 class _Walker:
-    def __init__(self, file: str, budget: int) -> None:
+    def __init__(self, file: str, budget: int, text: str = "") -> None:
         self.file = file
+        self.text = text  # only read to explain a problem
         self.problems: list[Problem] = []
         self.budget = budget
         self.active: set[int] = set()
@@ -298,6 +299,16 @@ class _Walker:
             items.extend(merged)
         return items
 
+    def comment_after_key(self, node: yaml.Node) -> str | None:
+        """For an empty value written as `key: #text`: the comment YAML swallowed, else None."""
+        if not (isinstance(node, yaml.ScalarNode) and node.tag == _TAG + "null" and node.value == "" and self.text):
+            return None
+        lines = self.text.split("\n", node.start_mark.line + 1)
+        line = lines[node.start_mark.line] if node.start_mark.line < len(lines) else ""
+        _, colon, rest = line.partition(": ")
+        rest = rest.strip()
+        return rest if colon and rest.startswith("#") and len(rest) > 1 else None
+
     # --- values ---------------------------------------------------------------------
     def value(self, node: yaml.Node, spec: Spec, path: str, field: str) -> Any:
         """The typed value of ``node`` under ``spec``, or None after reporting a problem."""
@@ -329,6 +340,16 @@ class _Walker:
 
     def string(self, node: yaml.Node, spec: Spec, path: str, field: str) -> str | None:
         if not isinstance(node, yaml.ScalarNode) or node.tag != STR_TAG:
+            comment = self.comment_after_key(node)
+            if comment is not None:
+                self.problem(
+                    node,
+                    path,
+                    f"`{field}` is empty: `#` starts a YAML comment, so `{_clip(comment)}` is not its value",
+                    f'quote the value: {field}: "{_clip(comment)}"',
+                    "type",
+                )
+                return None
             hint = _scalar_trap_hint(node, field) if isinstance(node, yaml.ScalarNode) else f"write `{field}: <text>`"
             self.problem(node, path, f"expected a string, got {_describe(node)}", hint, "type")
             return None
@@ -359,6 +380,16 @@ class _Walker:
                 return True
             if word in _BOOL_FALSE:
                 return False
+            # yes/no/on/off: YAML 1.1 reads them as booleans, YAML 1.2 and other tools as strings
+            meant = "true" if word in ("yes", "on", "y") else "false"
+            self.problem(
+                node,
+                path,
+                f"`{_clip(node.value)}` is ambiguous: YAML 1.1 reads it as {meant}, YAML 1.2 as the string `{_clip(node.value)}`",
+                f"write `{field}: {meant}`",
+                "type",
+            )
+            return None
         self.problem(node, path, f"expected true or false, got {_describe(node)}", f"write `{field}: true` or `{field}: false`", "type")
         return None
 
@@ -371,8 +402,9 @@ class _Walker:
                 try:
                     datetime.date(int(match[1]), int(match[2]), int(match[3]))
                     return node.value
-                except ValueError:
-                    pass
+                except ValueError as exc:
+                    self.problem(node, path, f"the date `{node.value}` does not exist ({exc})", f"write a real date, e.g. `{field}: 2025-12-11`", "type")
+                    return None
         self.problem(node, path, f"expected a date YYYY-MM-DD, got {_describe(node)}", f"write e.g. `{field}: 2025-12-11`", "type")
         return None
 
@@ -417,7 +449,7 @@ class _Walker:
                         child,
                         f"{spec.key_doc} `{_clip(key)}` is not a safe identifier (it becomes a file name and a URL)",
                         "use 1-63 lowercase ASCII letters, digits, `-` and `_`, starting with a letter or digit; "
-                        "not a reserved name (index, con, nul, aux, prn, com1-9, lpt1-9)",
+                        "not a reserved name (index, con, nul, aux, prn, com0-com9, lpt0-lpt9)",
                         "identifier",
                     )
                     continue
@@ -464,7 +496,9 @@ class _Walker:
                         continue
                 field = fields.get(key)
                 if field is None:
-                    self.unknown_key(key_node, key, f"{path}.{key}" if path else key, spec)
+                    renamed = self.unknown_key(key_node, key, f"{path}.{key}" if path else key, spec)
+                    if renamed is not None:
+                        seen.add(renamed)  # one problem (the rename), not also "required key missing"
                     ok = False
                     continue
                 value = self.value(value_node, field.spec, f"{path}.{key}" if path else key, key)
@@ -494,13 +528,25 @@ class _Walker:
         finally:
             self.active.discard(id(node))
 
-    def unknown_key(self, key_node: yaml.Node, key: str, path: str, spec: Spec) -> None:
+    def unknown_key(self, key_node: yaml.Node, key: str, path: str, spec: Spec) -> str | None:
+        """Report an unknown key; return the field's current name when ``key`` is a former one."""
         import difflib
 
+        for field in spec.fields:
+            if key in field.former:
+                self.problem(
+                    key_node,
+                    path,
+                    f"`{key}` is called `{field.name}` in schema {', '.join(model.SUPPORTED_SCHEMA_VERSIONS)}",
+                    f"rename the key: {field.name}: ...",
+                    "renamed-key",
+                )
+                return field.name
         names = [f.name for f in spec.fields]
         close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
         hint = f"did you mean `{close[0]}`?" if close else f"allowed keys: {', '.join(names)}"
         self.problem(key_node, path, f"unknown key `{_clip(key)}`", hint, "unknown-key")
+        return None
 
 
 def _safe_identifier(key: str) -> bool:
@@ -598,9 +644,15 @@ def compose(path: str, text: str) -> yaml.Node | None:
             # An unclosed quote or bracket is only noticed lines later: name where it began.
             context += f" (which starts at line {start.line + 1}, column {start.column + 1})"
         message = " ".join(part for part in (context, exc.problem) if part)
-        # libyaml's message does not name the character; a tab is the usual culprit
         lines = text.split("\n")
-        if mark and mark.line < len(lines) and lines[mark.line][mark.column : mark.column + 1] == "\t":
+        if exc.problem == "could not find expected ':'" and start is not None:
+            # libyaml notices a missing `:` only on the next line: point at the line with the mistake.
+            line = lines[start.line].strip() if start.line < len(lines) else ""
+            where = Location(path, start.line + 1, start.column + 1)
+            message = f"line {start.line + 1} (`{_clip(line)}`) has no `:` after its key (noticed at line {mark.line + 1 if mark else start.line + 1})"
+            raise ConfigError([Problem(where, "", f"YAML syntax error: {message}", "write `key: value`, with a space after the colon", "yaml-syntax")]) from None
+        # libyaml's message does not always name the character; a tab is the usual culprit
+        if "tab" not in message and mark and mark.line < len(lines) and lines[mark.line][mark.column : mark.column + 1] == "\t":
             message += " (a tab character)"
         raise ConfigError([Problem(where, "", f"YAML syntax error: {message}", _syntax_hint(message), "yaml-syntax")]) from None
     except yaml.reader.ReaderError as exc:
@@ -664,7 +716,7 @@ def load_config_bytes(path: str, data: bytes, *, keep_nodes: bool = False) -> mo
             raise ConfigError([Problem(Location(path, 1, 1), "", "the file is empty (no YAML document)", "start from the shipped config/agent_engine_envs.yaml", "empty")])
         if keep_nodes:
             _KEPT_NODES.append(root)
-        walker = _Walker(path, max(MIN_VISIT_BUDGET, len(data)))
+        walker = _Walker(path, max(MIN_VISIT_BUDGET, len(data)), text)
         config: Any = None
         try:
             config = walker.value(root, model.CONFIG_SPEC, "", "")
@@ -692,4 +744,12 @@ def _resolve_pairs(config: model.Config) -> None:
     by_key = {model.pair_key(a, b): (a, b) for a in names for b in names if a != b}
     for key, promotion in config.promotion.items():
         promotion.source, promotion.target = by_key.get(key, (None, None))
+        promotion.legacy_inherit = None
+        checks = promotion.required_checks
+        match = model.LEGACY_INHERIT_RE.match(checks[0].name) if checks and checks[0].command is None else None
+        if match and promotion.inherit_checks_from is None and match["step"] in config.promotion and match["step"] != key:
+            # The seed's `- "All dev_to_stage checks"`: inheritance, said as a check (rule PR011 warns).
+            promotion.legacy_inherit = checks[0]
+            promotion.inherit_checks_from = match["step"]
+            promotion.required_checks = checks[1:]
 

@@ -84,16 +84,18 @@ class Spec:
 class Field:
     """One key of an object: its name, its spec, whether it must be there, an example."""
 
-    __slots__ = ("name", "spec", "required", "default", "example")
+    __slots__ = ("name", "spec", "required", "default", "example", "former")
 
     def __init__(
-        self, name: str, spec: Spec, required: bool = True, default: Any = None, example: str = ""
+        self, name: str, spec: Spec, required: bool = True, default: Any = None, example: str = "", former: tuple[str, ...] = ()
     ) -> None:
         self.name = name
         self.spec = spec
         self.required = required
         self.default = default
         self.example = example
+        #: names this key had in earlier drafts of the format: a config using one is told the new name
+        self.former = former
 
 
 def _str(doc: str, **kw: Any) -> Spec:
@@ -113,7 +115,7 @@ ENVIRONMENT_SPEC = Spec(
     "object",
     "An environment of the pipeline. The order of `environments` is the promotion order.",
     fields=(
-        Field("description", _str("What the environment is for."), example="Development and testing"),
+        Field("purpose", _str("What the environment is for."), example='"Development and testing"', former=("description",)),
         Field("auto_deploy", Spec("bool", "Whether merges deploy here automatically."), required=False, default=False),
         Field("monitoring", _str("Monitoring level after a promotion, e.g. `basic`, `enhanced`, `full`."), example="basic"),
         Field("alerting", Spec("bool", "Whether alerts page someone for this environment."), required=False, default=False),
@@ -151,7 +153,7 @@ AGENT_SPEC = Spec(
     fields=(
         Field("display_name", _str("Human name of the agent."), example="Bob's Brain"),
         Field("description", _str("What the agent does.")),
-        Field("directory", _str("Where the agent's code lives in the repository."), example="agents/bob"),
+        Field("agent_dir", _str("Where the agent's code lives in the repository."), example='"agents/bob"', former=("directory",)),
         Field(
             "environments",
             Spec("map", "One entry per environment, keyed by environment name.", values=AGENT_ENV_SPEC, min_items=1, key_doc="environment name",
@@ -243,10 +245,10 @@ class Check(Node):
 
 
 class EnvironmentInfo(Node):
-    __slots__ = ("key", "description", "auto_deploy", "monitoring", "alerting")
+    __slots__ = ("key", "purpose", "auto_deploy", "monitoring", "alerting")
 
     key: str
-    description: str
+    purpose: str
     auto_deploy: bool
     monitoring: str
     alerting: bool
@@ -270,17 +272,17 @@ class AgentEnvironment(Node):
 
 
 class Agent(Node):
-    __slots__ = ("key", "display_name", "description", "directory", "environments")
+    __slots__ = ("key", "display_name", "description", "agent_dir", "environments")
 
     key: str
     display_name: str
     description: str
-    directory: str
+    agent_dir: str
     environments: dict[str, AgentEnvironment]
 
 
 class Promotion(Node):
-    __slots__ = ("key", "required_checks", "inherit_checks_from", "manual_approval", "approval_channel", "source", "target")
+    __slots__ = ("key", "required_checks", "inherit_checks_from", "manual_approval", "approval_channel", "source", "target", "legacy_inherit")
 
     key: str
     required_checks: list[Check]
@@ -290,6 +292,8 @@ class Promotion(Node):
     #: filled by the loader when the key names two known environments
     source: str | None
     target: str | None
+    #: the seed's way of inheriting: a check named `All <step> checks` (read as inherit_checks_from)
+    legacy_inherit: Check | None
 
 
 class Config(Node):
@@ -340,6 +344,10 @@ PLACEHOLDER_MARK = "TODO"
 def is_placeholder(engine_id: str) -> bool:
     """An engine ID is a placeholder while it contains TODO (any case)."""
     return PLACEHOLDER_MARK in engine_id.upper()
+
+
+#: How the seed's config writes inheritance: a check named after the step it inherits from.
+LEGACY_INHERIT_RE = re.compile(r"^All (?P<step>[a-z0-9_-]+) checks$")
 
 
 def pair_key(source: str, target: str) -> str:

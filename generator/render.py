@@ -19,7 +19,7 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
-from . import model, rules, schema, views
+from . import lifecycle, model, rules, schema, views
 from .errors import Location, Problem, TemplateError
 from .model import Config
 from .paths import builtin_templates_dir
@@ -133,9 +133,14 @@ def status_badge(status: str) -> Markup:
     return Markup(f'<span class="promo-badge promo-status-{status}">{status}</span>')
 
 
-def ready_badge(ready: bool, label_ready: str = "ready", label_blocked: str = "blocked") -> Markup:
-    kind, label = ("ready", label_ready) if ready else ("blocked", label_blocked)
-    return Markup(f'<span class="promo-badge promo-{kind}">{md_escape(label)}</span>')
+def state_badge(state: str) -> Markup:
+    """A lifecycle state (blocked, ready, promoted, done) as colour plus its word."""
+    if state not in _STATES:
+        raise ValueError(f"unknown lifecycle state {state!r}")
+    return Markup(f'<span class="promo-badge promo-state promo-state-{state}">{state}</span>')
+
+
+_STATES = frozenset(s.value for s in lifecycle.State)
 
 
 def make_environment(templates_dir: str | None = None) -> SandboxedEnvironment:
@@ -159,7 +164,7 @@ def make_environment(templates_dir: str | None = None) -> SandboxedEnvironment:
         code_spans=code_spans,
         verbatim=verbatim,
         status_badge=status_badge,
-        ready_badge=ready_badge,
+        state_badge=state_badge,
         plural=plural,
         pair_slug=pair_slug,
     )
@@ -214,7 +219,7 @@ def build_context(config: Config, config_display: str, violations: list[rules.Vi
             {
                 "name": e.key,
                 "index": i,
-                "description": e.description,
+                "purpose": e.purpose,
                 "auto_deploy": e.auto_deploy,
                 "monitoring": e.monitoring,
                 "alerting": e.alerting,
@@ -226,10 +231,11 @@ def build_context(config: Config, config_display: str, violations: list[rules.Vi
         "engines": show["engines"],
         "placeholders": show["placeholders"],
         "steps": steps,
+        "lifecycle": [{"state": s.value, "meaning": lifecycle.MEANING[s]} for s in lifecycle.State],
         "example": {"agent": first_agent["key"], "environment": example_env["environment"], "project_id": example_env["project_id"], "region": example_env["region"]},
         "rules": [r.to_dict() for r in rules.RULES],
         "schema_rows": schema.reference_rows(),
-        "warnings": [views.violation_dict(v) for v in violations],
+        "warnings": [v.to_dict() for v in violations],
     }
 
 

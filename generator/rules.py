@@ -13,19 +13,23 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from enum import Enum
 
-from . import model
-from .errors import Location, Problem
+from . import lifecycle, model
+from .errors import ExitCode, InvalidConfig, Location, NotReady, Problem
 from .model import Agent, AgentEnvironment, Config
 
 
 class Severity(Enum):
-    ERROR = "error"  # fails validate (exit 2) and the docs build
+    ERROR = "error"  # fails validate and the docs build (exit code from the rule's scope)
     WARNING = "warning"  # printed, never fails
 
 
 class Scope(Enum):
-    CONFIG = "config"  # checked on every validate and every docs build
-    PROMOTION = "promotion"  # checked for a promotion path (validate --from-env/--to-env, the docs gate)
+    CONFIG = "config"  # judges the config alone: checked on every validate and docs build; an error exits 1
+    STEP = "step"  # judges a promotion step (validate --from-env/--to-env, the docs gate); an error exits 2
+
+
+#: What an error of each scope means for the exit code: a broken config, or a promotion not ready.
+EXIT_CODES = {Scope.CONFIG: ExitCode.CONFIG, Scope.STEP: ExitCode.NOT_READY}
 
 
 class Violation(Problem):
@@ -47,13 +51,27 @@ class Violation(Problem):
         data = super().to_dict()
         data["rule"] = self.rule.name
         data["severity"] = self.rule.severity.value
+        data["agent"] = self.agent
+        data["environment"] = self.environment
         return data
 
     def format(self, severity: str | None = None) -> str:
         return super().format(severity or self.rule.severity.value)
 
 
-Check = Callable[[Config], Iterable[Violation]]
+class Step:
+    """A promotion step to judge: two consecutive environments and the agents it covers."""
+
+    __slots__ = ("source", "target", "agents")
+
+    def __init__(self, source: str, target: str, agents: list[str]) -> None:
+        self.source = source
+        self.target = target
+        self.agents = agents
+
+
+#: A config rule's function gets its rule and the config; a step rule's also the step.
+Check = Callable[..., Iterable[Violation]]
 
 
 class Rule:
@@ -69,18 +87,24 @@ class Rule:
         self.check = check
         self.explanation = explanation
 
+    @property
+    def exit_code(self) -> ExitCode:
+        """What an error of this rule exits with (warnings never change the exit code)."""
+        return EXIT_CODES[self.scope] if self.severity is Severity.ERROR else ExitCode.OK
+
     def violation(self, node: model.Node, field: str | None, message: str, hint: str = "") -> Violation:
         location = node.loc(field) if field else node.location
         path = node.field_path(field) if field else node.path
         return Violation(self, location, path, message, hint)
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "id": self.id,
             "name": self.name,
             "title": self.title,
             "severity": self.severity.value,
             "scope": self.scope.value,
+            "exit_code": int(self.exit_code),
             "hint": self.hint,
             "explanation": self.explanation,
         }
@@ -90,7 +114,8 @@ RULES: list[Rule] = []
 
 
 def rule(id: str, name: str, title: str, hint: str, severity: Severity = Severity.ERROR, scope: Scope = Scope.CONFIG) -> Callable[[Check], Check]:
-    """Register a rule. The docstring of the function explains the rule in the docs."""
+    """Register a rule. The docstring of the function explains the rule in the docs; the
+    function is called with its own Rule first, so it never has to look itself up."""
 
     def register(check: Check) -> Check:
         explanation = " ".join((check.__doc__ or "").split())
@@ -98,20 +123,6 @@ def rule(id: str, name: str, title: str, hint: str, severity: Severity = Severit
         return check
 
     return register
-
-
-def rule_by_id(rule_id: str) -> Rule:
-    for item in RULES:
-        if item.id == rule_id:
-            return item
-    raise KeyError(rule_id)
-
-
-def _this(check_name: str) -> Rule:
-    for item in RULES:
-        if item.check.__name__ == check_name:
-            return item
-    raise KeyError(check_name)
 
 
 def _agent_envs(config: Config) -> Iterator[tuple[Agent, str, AgentEnvironment]]:
@@ -137,10 +148,9 @@ def _tag(violation: Violation, agent: Agent, env_name: str | None) -> Violation:
     "A placeholder engine ID may only stand with status `pending`",
     "deploy the agent, put the engine's resource name in `engine_id`, or set `status: pending`",
 )
-def placeholder_needs_pending(config: Config) -> Iterable[Violation]:
+def placeholder_needs_pending(this: Rule, config: Config) -> Iterable[Violation]:
     """An engine ID that still contains `TODO` means nothing is deployed there, so the
     environment can't be `deployed` or `validated`."""
-    this = _this("placeholder_needs_pending")
     for agent, env_name, env in _agent_envs(config):
         if env.is_placeholder and env.status != "pending":
             yield _tag(
@@ -157,13 +167,12 @@ def placeholder_needs_pending(config: Config) -> Iterable[Violation]:
     "use `projects/<project_id or project_number>/locations/<region>/reasoningEngines/<number>` "
     "(or the bare number), as printed by the deploy",
 )
-def engine_id_format(config: Config) -> Iterable[Violation]:
+def engine_id_format(this: Rule, config: Config) -> Iterable[Violation]:
     """Every engine ID that is not a placeholder must be a full resource name
     `projects/<project>/locations/<region>/reasoningEngines/<number>` or the bare number.
     The location must equal the environment's `region`, and the project must be its
     `project_id` or `project_number`. `deployed` and `validated` environments therefore
     always point at a real engine."""
-    this = _this("engine_id_format")
     for agent, env_name, env in _agent_envs(config):
         engine_id = env.engine_id
         if env.is_placeholder or model.ENGINE_NUMBER_RE.match(engine_id):
@@ -199,20 +208,16 @@ def engine_id_format(config: Config) -> Iterable[Violation]:
             )
 
 
-_RANK = {status: index for index, status in enumerate(model.STATUSES)}
-
-
 @rule(
     "PR003",
     "promotion-order",
     "An environment can't be ahead of the one before it",
     "promote in order: the previous environment must be `validated` before this one is `deployed` or `validated`",
 )
-def promotion_order(config: Config) -> Iterable[Violation]:
+def promotion_order(this: Rule, config: Config) -> Iterable[Violation]:
     """Agents move through the environments in the order `environments` lists them. An
     environment other than the first may only be `deployed` or `validated` once the
     environment before it is `validated`."""
-    this = _this("promotion_order")
     order = config.environment_order
     for agent in config.agents.values():
         for previous, current in zip(order, order[1:], strict=False):
@@ -238,10 +243,9 @@ def promotion_order(config: Config) -> Iterable[Violation]:
     "Each real engine ID is used once",
     "give each agent and environment its own engine; a shared ID is usually a copy-paste accident",
 )
-def unique_engine_id(config: Config) -> Iterable[Violation]:
+def unique_engine_id(this: Rule, config: Config) -> Iterable[Violation]:
     """Two environments or two agents pointing at the same reasoning engine (same number)
     would promote one agent over another. Placeholders are exempt."""
-    this = _this("unique_engine_id")
     first: dict[str, tuple[Agent, str, AgentEnvironment]] = {}
     for agent, env_name, env in _agent_envs(config):
         if env.is_placeholder:
@@ -270,11 +274,10 @@ def unique_engine_id(config: Config) -> Iterable[Violation]:
     "Every consecutive pair of environments has a `promotion` entry, and only those",
     "add `promotion.<from>_to_<to>` for each step of the pipeline; remove entries for other pairs",
 )
-def promotion_pairs(config: Config) -> Iterable[Violation]:
+def promotion_pairs(this: Rule, config: Config) -> Iterable[Violation]:
     """For environments `a, b, c` the config needs `promotion.a_to_b` and
     `promotion.b_to_c`. An entry that names an unknown environment or skips one
     (`a_to_c`) is an error: promotions go one step at a time."""
-    this = _this("promotion_pairs")
     expected = {model.pair_key(a, b) for a, b in config.consecutive_pairs()}
     for source, target in config.consecutive_pairs():
         key = model.pair_key(source, target)
@@ -292,7 +295,7 @@ def promotion_pairs(config: Config) -> Iterable[Violation]:
             problem = f"`{key}` does not name two environments (expected `<from>_to_<to>` with names from `environments`)"
         else:
             problem = f"`{promotion.source}` -> `{promotion.target}` is not a consecutive step of the pipeline"
-        yield Violation(this, promotion.location, promotion.path, problem, f"the promotion entries are: {', '.join(sorted(expected)) or '(none)'}")
+        yield Violation(this, promotion.location, promotion.path, problem, f"the promotion entries are, in pipeline order: {', '.join(model.pair_key(a, b) for a, b in config.consecutive_pairs()) or '(none)'}")
 
 
 @rule(
@@ -301,10 +304,9 @@ def promotion_pairs(config: Config) -> Iterable[Violation]:
     "Every promotion has at least one required check",
     "list what must pass before promoting under `required_checks`, or inherit them with `inherit_checks_from`",
 )
-def required_checks(config: Config) -> Iterable[Violation]:
+def required_checks(this: Rule, config: Config) -> Iterable[Violation]:
     """A promotion with no checks is a promotion nobody verified. `inherit_checks_from`
     must name an earlier promotion of the pipeline (no cycles)."""
-    this = _this("required_checks")
     index = {model.pair_key(a, b): i for i, (a, b) in enumerate(config.consecutive_pairs())}
     for key, promotion in config.promotion.items():
         parent = promotion.inherit_checks_from
@@ -323,10 +325,9 @@ def required_checks(config: Config) -> Iterable[Violation]:
     "A manual approval names where to ask for it",
     "add `approval_channel: \"#deployments\"` (or wherever approvals happen)",
 )
-def approval_channel(config: Config) -> Iterable[Violation]:
+def approval_channel(this: Rule, config: Config) -> Iterable[Violation]:
     """`manual_approval: true` without an `approval_channel` leaves the operator asking
     who approves. Quote channel names: `#` starts a YAML comment."""
-    this = _this("approval_channel")
     for promotion in config.promotion.values():
         if promotion.manual_approval and not promotion.approval_channel:
             yield this.violation(promotion, "manual_approval", f"`{promotion.key}` needs manual approval but names no `approval_channel`")
@@ -338,10 +339,9 @@ def approval_channel(config: Config) -> Iterable[Violation]:
     "Every agent defines every environment, and no other",
     "add the missing environment under the agent's `environments` (status `pending` and a TODO engine ID until deployed)",
 )
-def agent_environments(config: Config) -> Iterable[Violation]:
+def agent_environments(this: Rule, config: Config) -> Iterable[Violation]:
     """Each agent lists exactly the environments of the pipeline, so the matrix has no
     holes and no agent is promoted into an environment that does not exist."""
-    this = _this("agent_environments")
     for agent in config.agents.values():
         for env_name in config.environments:
             if env_name not in agent.environments:
@@ -368,10 +368,9 @@ def agent_environments(config: Config) -> Iterable[Violation]:
     "set `status: deployed` once the engine is deployed (and `validated` once checked)",
     severity=Severity.WARNING,
 )
-def status_lags_engine(config: Config) -> Iterable[Violation]:
+def status_lags_engine(this: Rule, config: Config) -> Iterable[Violation]:
     """A real engine ID with status `pending` usually means the status was not updated
     after the deploy. A warning only: it never fails a build."""
-    this = _this("status_lags_engine")
     for agent, env_name, env in _agent_envs(config):
         if env.status == "pending" and not env.is_placeholder:
             yield _tag(this.violation(env, "status", f"engine `{model.short_engine_id(env.engine_id)}` is set but status is still `pending`"), agent, env_name)
@@ -379,48 +378,88 @@ def status_lags_engine(config: Config) -> Iterable[Violation]:
 
 @rule(
     "PR010",
-    "promotion-engines-set",
-    "Before a promotion, both engines of every agent are configured",
-    "deploy the agent to the environment, take the engine's resource name from the deploy output, "
-    "put it in `engine_id` and set `status: deployed`",
-    scope=Scope.PROMOTION,
+    "step-ready",
+    "On a promotion step A -> B, every agent is ready, promoted or done",
+    "follow the next step given for each blocked agent, then check the step again",
+    scope=Scope.STEP,
 )
-def promotion_engines_set(config: Config) -> Iterable[Violation]:
-    """Checked for a promotion path (`promotion validate --from-env A --to-env B`, the
-    docs build's `gate`): the source and target engine of each selected agent must not
-    be placeholders."""
-    return ()  # needs a path: see check_promotion
+def step_ready(this: Rule, config: Config, step: Step) -> Iterable[Violation]:
+    """Checked for a promotion step (`promotion validate --from-env A --to-env B`, the docs
+    build's `gate`). An agent is ready once its A engine is real and A is `validated`; B's
+    engine may still be a placeholder, since the deploy into B creates it. An agent already
+    deployed to B is promoted, and done once B is `validated`. Any other agent is blocked:
+    its A engine is a placeholder, or A is only `pending` or `deployed`."""
+    for key in step.agents:
+        agent = config.agents[key]
+        verdict = lifecycle.agent_step(config, agent, step.source, step.target)
+        for blocker in verdict.blockers:
+            message = f"`{key}` is blocked on {step.source} -> {step.target}: {blocker.reason}"
+            yield _tag(this.violation(blocker.node, blocker.field, message, blocker.next_step), agent, blocker.env)
+
+
+@rule(
+    "PR011",
+    "inherit-checks-key",
+    "A step inherits another step's checks with `inherit_checks_from`, not with a check named after it",
+    "replace the check with `inherit_checks_from: <step>` on the promotion entry",
+    severity=Severity.WARNING,
+)
+def inherit_checks_key(this: Rule, config: Config) -> Iterable[Violation]:
+    """The seed's config writes inheritance as a check named `All dev_to_stage checks`. It is
+    read as `inherit_checks_from: dev_to_stage` (the pages list the inherited checks, not
+    that line), and this warning asks for the explicit key."""
+    for promotion in config.promotion.values():
+        legacy = promotion.legacy_inherit
+        if legacy is not None:
+            yield Violation(
+                this,
+                legacy.location,
+                legacy.path,
+                f"check `{legacy.name}` is read as `inherit_checks_from: {promotion.inherit_checks_from}`",
+                f"replace it with `inherit_checks_from: {promotion.inherit_checks_from}` under `promotion.{promotion.key}`",
+            )
 
 
 # --- running them -----------------------------------------------------------------------
 
 
-def check_config(config: Config) -> list[Violation]:
-    """Every config-scope rule over the whole config, sorted by position in the file."""
+def run(config: Config, steps: Iterable[Step] = ()) -> list[Violation]:
+    """Every config rule, and every step rule for each of ``steps``, in file order.
+
+    The one runner: the CLI, ``generate``, the views and the plugin all call it.
+    """
     found: list[Violation] = []
     for item in RULES:
         if item.scope is Scope.CONFIG:
-            found.extend(item.check(config))
-    return in_file_order(found)
-
-
-def placeholders_on_path(config: Config, source: str, target: str, agents: list[str]) -> list[Violation]:
-    """PR010 for one promotion step: a violation per placeholder engine on either side."""
-    this = rule_by_id("PR010")
-    found: list[Violation] = []
-    for key in agents:
-        agent = config.agents[key]
-        for env_name in (source, target):
-            env = agent.environments.get(env_name)
-            if env is not None and env.is_placeholder:
-                found.append(
-                    _tag(this.violation(env, "engine_id", f"`{key}` in `{env_name}` still has placeholder engine ID `{env.engine_id}`"), agent, env_name)
-                )
+            found.extend(item.check(item, config))
+    for step in steps:
+        for item in RULES:
+            if item.scope is Scope.STEP:
+                found.extend(item.check(item, config, step))
     return in_file_order(found)
 
 
 def errors(violations: list[Violation]) -> list[Violation]:
     return [v for v in violations if v.severity is Severity.ERROR]
+
+
+def exit_code(violations: list[Violation]) -> ExitCode:
+    """1 when a config rule fails, else 2 when a step rule fails, else 0."""
+    codes = {v.rule.exit_code for v in violations}
+    for code in (ExitCode.CONFIG, ExitCode.NOT_READY):
+        if code in codes:
+            return code
+    return ExitCode.OK
+
+
+def raise_for(violations: list[Violation]) -> None:
+    """Raise InvalidConfig (exit 1) or NotReady (exit 2) with the errors among ``violations``."""
+    failing = errors(violations)
+    code = exit_code(failing)
+    if code is ExitCode.CONFIG:
+        raise InvalidConfig(failing)
+    if code is ExitCode.NOT_READY:
+        raise NotReady(in_file_order(failing))
 
 
 def in_file_order(violations: list[Violation]) -> list[Violation]:

@@ -7,7 +7,7 @@ lists, strings, booleans and ints (JSON-ready); nothing here formats text.
 
 from __future__ import annotations
 
-from . import model, rules
+from . import lifecycle, model
 from .errors import Problem, SelectionError
 from .model import Config
 
@@ -105,7 +105,7 @@ def mapping(config: Config, agents: list[str]) -> dict[str, Any]:
                 "key": key,
                 "display_name": agent.display_name,
                 "description": agent.description,
-                "directory": agent.directory,
+                "agent_dir": agent.agent_dir,
                 "environments": rows,
             }
         )
@@ -125,19 +125,20 @@ _COMPARED = ("engine_id", "status", "app_version", "project_id", "region", "engi
 
 
 def step(config: Config, source: str, target: str, agents: list[str]) -> dict[str, Any]:
-    """What ``promotion path`` prints: per agent source and target, differences, blockers;
-    and the step's checks and approval."""
+    """What ``promotion path`` prints: per agent its lifecycle state on the step (with the
+    reasons and the next step), source and target, differences; and the step's checks and approval.
+
+    The states come from ``lifecycle.agent_step``, the same function rule PR010 judges
+    with, so ``path``, ``validate`` and the pages can't disagree.
+    """
     promotion = config.promotion_for(source, target)
     checks = config.effective_checks(promotion) if promotion else []
-    # Readiness is rule PR010 itself, so `path`, the pages and `validate` can't disagree.
-    flagged: dict[str, set[str]] = {}
-    for v in rules.placeholders_on_path(config, source, target, agents):
-        flagged.setdefault(v.agent or "", set()).add(v.environment or "")
     out_agents = []
-    placeholder_count = 0
-    ready_count = 0
+    states = []
     for key in agents:
         agent = config.agents[key]
+        verdict = lifecycle.agent_step(config, agent, source, target)
+        states.append(verdict.state)
         src = env_row(config, agent, source)
         dst = env_row(config, agent, target)
         changes = []
@@ -145,14 +146,6 @@ def step(config: Config, source: str, target: str, agents: list[str]) -> dict[st
             for field in _COMPARED:
                 if src[field] != dst[field]:
                     changes.append({"field": field, "from": src[field], "to": dst[field]})
-        placeholders = [name for name in (source, target) if name in flagged.get(key, ())]
-        placeholder_count += len(placeholders)
-        blockers = [f"{name} engine ID is a placeholder" for name in placeholders]
-        notes = []
-        if src.get("defined") and src.get("status") != "validated":
-            notes.append(f"{source} is {src['status']}: validate it there before promoting")
-        ready = not placeholders
-        ready_count += ready
         out_agents.append(
             {
                 "key": key,
@@ -160,12 +153,12 @@ def step(config: Config, source: str, target: str, agents: list[str]) -> dict[st
                 "source": src,
                 "target": dst,
                 "changes": changes,
-                "placeholders": placeholders,
-                "blockers": blockers,
-                "notes": notes,
-                "ready": ready,
+                "state": verdict.state.value,
+                "blockers": [{"environment": b.env, "reason": b.reason, "next_step": b.next_step} for b in verdict.blockers],
+                "next_step": verdict.next_step,
             }
         )
+    verdict_all = lifecycle.step_state(states)
     return {
         "source": source,
         "target": target,
@@ -175,15 +168,9 @@ def step(config: Config, source: str, target: str, agents: list[str]) -> dict[st
         "manual_approval": bool(promotion and promotion.manual_approval),
         "approval_channel": promotion.approval_channel if promotion else None,
         "agents": out_agents,
-        "ready_agents": ready_count,
+        "counts": lifecycle.counts(states),
         "total_agents": len(out_agents),
-        "placeholders": placeholder_count,
-        "ready": placeholder_count == 0,
+        "state": verdict_all.value,
+        "ready": verdict_all is not lifecycle.State.BLOCKED,
     }
 
-
-def violation_dict(v: rules.Violation) -> dict[str, Any]:
-    data = v.to_dict()
-    data["agent"] = v.agent
-    data["environment"] = v.environment
-    return data

@@ -1,6 +1,7 @@
 """Fixtures and helpers shared by every test module.
 
-The configs the tests break are built from the shipped ``config/agent_engine_envs.yaml``
+The configs the tests break are built from ``tests/fixtures/placeholders.yaml`` (the config
+as first shipped; tests never read the live ``config/agent_engine_envs.yaml``)
 by small, checked text edits (``mutate``, ``set_env_field``): an edit that misses its
 target fails the test instead of silently testing the unchanged file.
 
@@ -18,9 +19,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHIPPED_CONFIG = ROOT / "config" / "agent_engine_envs.yaml"
+LIVE_CONFIG = ROOT / "config" / "agent_engine_envs.yaml"  # only the live-config check reads it
 SCHEMA_FILE = ROOT / "config" / "agent_engine_envs.schema.json"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+#: The pipeline as first shipped: two agents, dev -> stage -> prod, every engine a placeholder.
+#: Tests build on it, never on the live config (a team's first recorded engine must not break them).
+PLACEHOLDER_FIXTURE = FIXTURES / "placeholders.yaml"
+#: The seed's own file, in its form: agent_dir/purpose, every string quoted, comments everywhere.
+SEED_FIXTURE = FIXTURES / "seed.yaml"
 DEPLOYED_FIXTURE = FIXTURES / "deployed.yaml"
 FOUR_ENVS_FIXTURE = FIXTURES / "four_envs.yaml"
 
@@ -181,15 +187,15 @@ def deploy_all(text: str, status: str = "validated", first_number: int = 1_000_0
 
 
 @pytest.fixture
-def shipped_config_text() -> str:
-    """The text of config/agent_engine_envs.yaml (all engines placeholders, all pending)."""
-    return SHIPPED_CONFIG.read_text(encoding="utf-8")
+def placeholder_config_text() -> str:
+    """The text of tests/fixtures/placeholders.yaml (all engines placeholders, all pending)."""
+    return PLACEHOLDER_FIXTURE.read_text(encoding="utf-8")
 
 
 @pytest.fixture
-def deployed_config_text(shipped_config_text: str) -> str:
+def deployed_config_text(placeholder_config_text: str) -> str:
     """The shipped config with every engine a real, unique resource name and every status `validated`."""
-    return deploy_all(shipped_config_text)
+    return deploy_all(placeholder_config_text)
 
 
 @pytest.fixture
@@ -206,8 +212,8 @@ def write_config(tmp_path: Path) -> WriteConfig:
 
 
 @pytest.fixture
-def shipped_config_path() -> str:
-    return str(SHIPPED_CONFIG)
+def placeholder_config_path() -> str:
+    return str(PLACEHOLDER_FIXTURE)
 
 
 @pytest.fixture

@@ -38,6 +38,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CONFIG_REL = "config/agent_engine_envs.yaml"
+PLACEHOLDERS = ROOT / "tests" / "fixtures" / "placeholders.yaml"
 PROJECT_PARTS = ("mkdocs.yml", "config", "templates", "site-docs", "CLAUDE.md")
 
 BUILD_TIMEOUT = 120  # seconds for one `mkdocs build` (a build of the shipped config takes ~1 s)
@@ -59,16 +60,16 @@ REQUIRE_BROWSER_ENV = "PROMOTION_REQUIRE_BROWSER"
 
 
 def copy_project(dest: Path, config_text: str | None = None) -> Path:
-    """Copy the parts of the project mkdocs needs into ``dest``; optionally replace the config."""
+    """Copy the parts of the project mkdocs needs into ``dest``, with ``config_text`` (default:
+    tests/fixtures/placeholders.yaml) as its config: never the live config, whose engines change."""
     dest.mkdir(parents=True, exist_ok=True)
     for part in PROJECT_PARTS:
         source = ROOT / part
         if source.is_dir():
-            shutil.copytree(source, dest / part, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(source, dest / part, ignore=shutil.ignore_patterns("__pycache__", "ledger"))
         elif source.exists():
             shutil.copy2(source, dest / part)
-    if config_text is not None:
-        write_config(dest, config_text)
+    write_config(dest, config_text if config_text is not None else PLACEHOLDERS.read_text(encoding="utf-8"))
     return dest
 
 

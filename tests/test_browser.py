@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 import pytest
-from conftest import SHIPPED_CONFIG, engine_resource, mutate, set_env_field
+from conftest import PLACEHOLDER_FIXTURE, engine_resource, mutate, set_env_field
 from site_helpers import (
     ARTIFACTS,
     CONFIG_REL,
@@ -47,7 +47,7 @@ XSS_TITLE = "</title><script>window.__pwned=3</script>"
 def mixed_config_text() -> str:
     """The shipped config with every status in use: bob validated in dev, deployed in stage,
     pending in prod; foreman pending everywhere (placeholders)."""
-    text = SHIPPED_CONFIG.read_text(encoding="utf-8")
+    text = PLACEHOLDER_FIXTURE.read_text(encoding="utf-8")
     for number, (env, project, status) in enumerate((("dev", "bobs-brain-dev", "validated"), ("stage", "bobs-brain-stage", "deployed"))):
         text = set_env_field(text, "bob", env, "engine_id", engine_resource(project, str(5_100_000_000_000_000_003 + number * 7919)))
         text = set_env_field(text, "bob", env, "status", status)
@@ -56,7 +56,7 @@ def mixed_config_text() -> str:
 
 def hostile_config_text() -> str:
     """bob's description and display name hold markup that must stay text."""
-    text = SHIPPED_CONFIG.read_text(encoding="utf-8")
+    text = PLACEHOLDER_FIXTURE.read_text(encoding="utf-8")
     text = mutate(text, "description: Global orchestrator for the ADK compliance department", f"description: '{XSS_SCRIPT} and {XSS_IMG}'")
     return mutate(text, "display_name: Bob's Brain", f"display_name: '{XSS_TITLE}'")
 

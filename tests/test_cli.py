@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, WriteConfig, set_env_field, where
+from conftest import PLACEHOLDER_FIXTURE, ROOT, WriteConfig, set_env_field, where
 
 from generator import cli
 from generator.rules import RULES
@@ -39,8 +39,8 @@ def run_json(*argv: str) -> tuple[int, Any]:
 
 
 @pytest.fixture
-def shipped(shipped_config_path: str) -> list[str]:
-    return ["--config", shipped_config_path]
+def shipped(placeholder_config_path: str) -> list[str]:
+    return ["--config", placeholder_config_path]
 
 
 # --- show --------------------------------------------------------------------------------
@@ -64,10 +64,10 @@ def test_show_one_agent(shipped: list[str]) -> None:
     assert "Placeholders: 3 of 3 engines" in out
 
 
-def test_show_json(shipped: list[str], shipped_config_path: str) -> None:
+def test_show_json(shipped: list[str], placeholder_config_path: str) -> None:
     code, data = run_json("show", *shipped)
     assert code == 0
-    assert data["config"] == shipped_config_path
+    assert data["config"] == placeholder_config_path
     assert (data["schema_version"], data["app_version"], data["last_updated"]) == ("1.0.0", "0.14.1", "2025-12-11")
     assert data["environment_order"] == ["dev", "stage", "prod"]
     assert (data["engines"], data["placeholders"]) == (6, 6)
@@ -100,8 +100,9 @@ def test_path_text(shipped: list[str]) -> None:
     assert "Manual approval: not required" in out
     assert "  [ ] Unit tests passing  ->  make test\n" in out
     assert "  [ ] Drift detection clean  ->  make check-drift\n" in out
-    assert "ready: no (dev engine ID is a placeholder, stage engine ID is a placeholder)" in out
-    assert out.rstrip().endswith("dev -> stage: ready for 0 of 2 agents, 4 placeholders left")
+    assert "  state: blocked (dev engine ID is a placeholder)\n" in out
+    assert "  next: deploy `bob` to `dev`, then record its engine" in out
+    assert out.rstrip().endswith("dev -> stage: blocked (2 blocked, 0 ready, 0 promoted, 0 done of 2 agents)")
 
 
 def test_path_text_manual_approval_and_inherited_checks(shipped: list[str]) -> None:
@@ -127,9 +128,10 @@ def test_path_json(shipped: list[str]) -> None:
     assert (data["manual_approval"], data["approval_channel"]) == (True, "#deployments")
     assert data["checks"][0] == {"name": "Unit tests passing", "command": "make test"}
     assert data["checks"][-1] == {"name": "Stage health check OK", "command": "make health-check-stage"}
-    assert (data["placeholders"], data["ready"], data["ready_agents"], data["total_agents"]) == (4, False, 0, 2)
+    assert (data["state"], data["ready"], data["counts"], data["total_agents"]) == ("blocked", False, {"blocked": 2, "ready": 0, "promoted": 0, "done": 0}, 2)
     bob = data["agents"][0]
-    assert bob["placeholders"] == ["stage", "prod"]
+    assert bob["state"] == "blocked"
+    assert bob["blockers"] == [{"environment": "stage", "reason": "not promoted to stage yet (stage engine ID is a placeholder)", "next_step": "promote `bob` dev -> stage first"}]
     assert {c["field"]: (c["from"], c["to"]) for c in bob["changes"]}["engine_id"] == ("TODO-SET-STAGE-ENGINE-ID", "TODO-SET-PROD-ENGINE-ID")
 
 
@@ -145,72 +147,72 @@ def test_path_shows_app_version_move(deployed_fixture_path: str) -> None:
 # --- validate ----------------------------------------------------------------------------
 
 
-def test_validate_text_ok(shipped: list[str], shipped_config_path: str) -> None:
+def test_validate_text_ok(shipped: list[str], placeholder_config_path: str) -> None:
     code, out, err = run("validate", *shipped)
     assert code == 0 and err == ""
-    assert out == f"OK: {shipped_config_path} passes 9 rules (0 warnings)\n"
+    assert out == f"OK: {placeholder_config_path} passes 10 rules (0 warnings)\n"
 
 
 def test_validate_json_ok(shipped: list[str]) -> None:
     code, data = run_json("validate", *shipped)
     assert code == 0
-    assert data == {"ok": True, "exit_code": 0, "config": shipped[1], "step": None, "errors": [], "warnings": []}
+    assert data == {"ok": True, "exit_code": 0, "config": shipped[1], "rules_checked": 10, "step": None, "errors": [], "warnings": [], "summary": f"0 errors, 0 warnings in {shipped[1]}"}
 
 
-def test_validate_step_on_shipped_config_reports_4_placeholders(shipped: list[str], shipped_config_text: str) -> None:
+def test_validate_step_blocked_on_source_placeholders(shipped: list[str], placeholder_config_text: str) -> None:
     code, out, err = run("validate", *shipped, "--from-env", "dev", "--to-env", "stage")
     assert code == 2
     assert out == ""
-    assert "Not ready: dev -> stage has 4 placeholder engine IDs left." in err
-    assert err.count("error [PR010]") == 4
-    line, col = where(shipped_config_text, "TODO-SET-DEV-ENGINE-ID\n        engine_name: bobs-brain-dev")
-    assert f"{shipped[1]}:{line}:{col}: error [PR010] agents.bob.environments.dev.engine_id:" in err
-    for step in ("Deploy the agent", "from the deploy output", "Put it in engine_id", "promotion validate --from-env dev --to-env stage"):
-        assert step in err
-    assert err.rstrip().endswith(f"4 errors, 0 warnings in {shipped[1]}")
+    assert err.count("error [PR010]") == 2  # dev's two placeholders; stage's are created by the deploy
+    line, col = where(placeholder_config_text, "TODO-SET-DEV-ENGINE-ID\n        engine_name: bobs-brain-dev")
+    assert f"{shipped[1]}:{line}:{col}: error [PR010] agents.bob.environments.dev.engine_id: `bob` is blocked on dev -> stage: dev engine ID is a placeholder\n" in err
+    assert "    fix: deploy `bob` to `dev`, then record its engine" in err
+    assert "Not ready: dev -> stage: blocked (2 blocked, 0 ready, 0 promoted, 0 done of 2 agents)\n" in err
+    assert err.rstrip().endswith(f"2 errors, 0 warnings in {shipped[1]}")
 
 
 def test_validate_step_json(shipped: list[str]) -> None:
     code, data = run_json("validate", *shipped, "--from-env", "dev", "--to-env", "stage")
     assert code == 2
-    assert (data["ok"], data["exit_code"]) == (False, 2)
-    assert data["step"] == {"from": "dev", "to": "stage", "placeholders": 4}
+    assert (data["ok"], data["exit_code"], data["rules_checked"]) == (False, 2, 11)
+    assert (data["step"]["source"], data["step"]["target"], data["step"]["state"]) == ("dev", "stage", "blocked")
     got = [(e["code"], e["agent"], e["environment"], e["path"], e["severity"]) for e in data["errors"]]
     assert got == [
         ("PR010", "bob", "dev", "agents.bob.environments.dev.engine_id", "error"),
-        ("PR010", "bob", "stage", "agents.bob.environments.stage.engine_id", "error"),
         ("PR010", "foreman", "dev", "agents.foreman.environments.dev.engine_id", "error"),
-        ("PR010", "foreman", "stage", "agents.foreman.environments.stage.engine_id", "error"),
     ]
     assert all(e["file"] == shipped[1] and e["line"] > 0 and e["col"] > 0 and e["hint"] for e in data["errors"])
+    assert data["summary"] == f"2 errors, 0 warnings in {shipped[1]}"
 
 
 def test_validate_step_one_agent(shipped: list[str]) -> None:
     code, data = run_json("validate", *shipped, "--from-env", "stage", "--to-env", "prod", "--agent", "foreman")
     assert code == 2
-    assert data["step"]["placeholders"] == 2
+    assert data["step"]["counts"]["blocked"] == 1
     assert {e["agent"] for e in data["errors"]} == {"foreman"}
 
 
-def test_validate_rule_failure_text_and_json(shipped_config_text: str, write_config: WriteConfig) -> None:
-    text = set_env_field(shipped_config_text, "bob", "dev", "status", "deployed")
+def test_validate_rule_failure_text_and_json(placeholder_config_text: str, write_config: WriteConfig) -> None:
+    text = set_env_field(placeholder_config_text, "bob", "dev", "status", "deployed")
     path = write_config(text)
     line, col = where(text, "TODO-SET-DEV-ENGINE-ID\n        engine_name: bobs-brain-dev")
     code, out, err = run("validate", "--config", path)
-    assert code == 2
+    assert code == 1  # the config is wrong in itself: never 2 (that means "not ready")
     assert err.startswith(f"{path}:{line}:{col}: error [PR001] agents.bob.environments.dev.engine_id: ")
     assert "fix: " in err
+    assert err.endswith(f"1 error, 0 warnings in {path}\n")
     code, data = run_json("validate", "--config", path)
-    assert code == 2
+    assert code == 1
     (error,) = data["errors"]
     assert (error["code"], error["rule"], error["line"], error["col"]) == ("PR001", "placeholder-needs-pending", line, col)
 
 
-def test_validate_github_annotations(shipped_config_text: str, write_config: WriteConfig) -> None:
-    text = set_env_field(shipped_config_text, "bob", "dev", "status", "deployed")
+def test_validate_github_annotations(placeholder_config_text: str, write_config: WriteConfig) -> None:
+    text = set_env_field(placeholder_config_text, "bob", "dev", "status", "deployed")
     path = write_config(text)
     code, out, err = run("validate", "--config", path, "--format", "github")
-    assert code == 2
+    assert code == 1
+    assert err == f"1 error, 0 warnings in {path}\n"
     (line,) = out.splitlines()
     match = GITHUB_LINE.match(line)
     assert match, line
@@ -222,19 +224,20 @@ def test_validate_github_annotations(shipped_config_text: str, write_config: Wri
 
 def test_validate_github_warning_and_step(deployed_config_text: str, write_config: WriteConfig) -> None:
     text = set_env_field(deployed_config_text, "bob", "prod", "status", "pending")
-    text = set_env_field(text, "foreman", "stage", "engine_id", "TODO-SET-STAGE-ENGINE-ID")
-    text = set_env_field(text, "foreman", "stage", "status", "pending")
-    text = set_env_field(text, "foreman", "prod", "status", "pending")
+    text = set_env_field(text, "foreman", "dev", "status", "deployed")
+    for env in ("stage", "prod"):
+        text = set_env_field(text, "foreman", env, "engine_id", f"TODO-SET-{env.upper()}-ENGINE-ID")
+        text = set_env_field(text, "foreman", env, "status", "pending")
     path = write_config(text)
     code, out, _ = run("validate", "--config", path, "--format", "github", "--from-env", "dev", "--to-env", "stage")
     assert code == 2
     lines = [GITHUB_LINE.match(line) for line in out.splitlines()]
     assert all(lines), out
-    assert [(m[1], m["title"].split()[0]) for m in lines if m] == [("warning", "PR009"), ("error", "PR010"), ("warning", "PR009")]
+    assert [(m[1], m["title"].split()[0]) for m in lines if m] == [("warning", "PR009"), ("error", "PR010")]
 
 
-def test_validate_github_config_error(shipped_config_text: str, write_config: WriteConfig) -> None:
-    text = set_env_field(shipped_config_text, "bob", "stage", "engine_id", "0123")
+def test_validate_github_config_error(placeholder_config_text: str, write_config: WriteConfig) -> None:
+    text = set_env_field(placeholder_config_text, "bob", "stage", "engine_id", "0123")
     path = write_config(text)
     code, out, err = run("validate", "--config", path, "--format", "github")
     assert code == 1
@@ -264,9 +267,10 @@ def test_rules_text() -> None:
 def test_rules_json() -> None:
     code, data = run_json("rules")
     assert code == 0
-    assert [r["id"] for r in data] == [f"PR{i:03d}" for i in range(1, 11)]
+    assert [r["id"] for r in data] == [f"PR{i:03d}" for i in range(1, 12)]
     assert {r["severity"] for r in data} == {"error", "warning"}
-    assert next(r for r in data if r["id"] == "PR010")["scope"] == "promotion"
+    assert (next(r for r in data if r["id"] == "PR010")["scope"], next(r for r in data if r["id"] == "PR010")["exit_code"]) == ("step", 2)
+    assert {r["exit_code"] for r in data if r["scope"] == "config" and r["severity"] == "error"} == {1}
     assert all(r["title"] and r["hint"] and r["explanation"] for r in data)
 
 
@@ -281,8 +285,8 @@ def test_schema_command() -> None:
 
 
 @pytest.mark.parametrize("command", [["show"], ["path", "--from-env", "dev", "--to-env", "stage"], ["validate"]])
-def test_broken_config_exits_1(command: list[str], shipped_config_text: str, write_config: WriteConfig) -> None:
-    text = set_env_field(shipped_config_text, "bob", "stage", "region", "no")
+def test_broken_config_exits_1(command: list[str], placeholder_config_text: str, write_config: WriteConfig) -> None:
+    text = set_env_field(placeholder_config_text, "bob", "stage", "region", "no")
     path = write_config(text)
     line, col = where(text, "region: no", "no")
     code, out, err = run(*command, "--config", path)
@@ -295,13 +299,14 @@ def test_broken_config_exits_1(command: list[str], shipped_config_text: str, wri
     assert [(e["line"], e["col"], e["path"], e["code"]) for e in data["errors"]] == [(line, col, "agents.bob.environments.stage.region", "type")]
 
 
-def test_many_problems_all_printed(shipped_config_text: str, write_config: WriteConfig) -> None:
-    text = set_env_field(shipped_config_text, "bob", "stage", "region", "no")
+def test_many_problems_all_printed(placeholder_config_text: str, write_config: WriteConfig) -> None:
+    text = set_env_field(placeholder_config_text, "bob", "stage", "region", "no")
     text = set_env_field(text, "foreman", "prod", "status", "on")
-    code, _, err = run("validate", "--config", write_config(text))
+    path = write_config(text)
+    code, _, err = run("validate", "--config", path)
     assert code == 1
     assert err.index("region") < err.index("status")
-    assert err.rstrip().endswith("2 problems")
+    assert err.rstrip().endswith(f"2 errors, 0 warnings in {path}")
 
 
 def test_missing_config_exits_1(tmp_path: Path) -> None:
@@ -373,7 +378,7 @@ def test_help_documents_exit_codes(argv: list[str], capsys: pytest.CaptureFixtur
     assert excinfo.value.code == 0
     text = capsys.readouterr().out
     assert "exit codes:" in text
-    for code, meaning in [("0", "ok"), ("1", "invalid"), ("2", "readiness rules fail"), ("64", "usage error")]:
+    for code, meaning in [("0", "ok"), ("1", "the config is wrong"), ("2", "a promotion step is not ready"), ("64", "usage error")]:
         assert re.search(rf"^  {code} +.*{meaning}", text, re.M), (code, text)
 
 
@@ -413,11 +418,11 @@ def test_deployed_fixture_passes_every_command(command: list[str], fmt: str, dep
         if command[0] == "show":
             assert data["placeholders"] == 0
         if command[0] == "path":
-            assert data["ready"] is True and data["placeholders"] == 0
+            assert data["ready"] is True and data["state"] in ("done", "promoted")
 
 
 def test_deployed_fixture_github_is_silent(deployed_fixture_path: str) -> None:
-    assert run("validate", "--config", deployed_fixture_path, "--format", "github") == (0, "", "")
+    assert run("validate", "--config", deployed_fixture_path, "--format", "github") == (0, f"OK: {deployed_fixture_path} passes 10 rules (0 warnings)\n", "")
 
 
 def test_deployed_config_fixture_passes(deployed_config_text: str, write_config: WriteConfig) -> None:
@@ -425,7 +430,7 @@ def test_deployed_config_fixture_passes(deployed_config_text: str, write_config:
     for step in (["--from-env", "dev", "--to-env", "stage"], ["--from-env", "stage", "--to-env", "prod"]):
         code, out, err = run("validate", "--config", path, *step)
         assert code == 0, err
-        assert "is ready" in out
+        assert out.endswith(": done (0 blocked, 0 ready, 0 promoted, 2 done of 2 agents)\n")
 
 
 def test_four_envs_path_qa_to_preprod(four_envs_fixture_path: str) -> None:
@@ -435,9 +440,9 @@ def test_four_envs_path_qa_to_preprod(four_envs_fixture_path: str) -> None:
     assert "Manual approval: required, in #qa-signoff" in out
     assert "  [ ] Unit tests passing  ->  make test\n" in out  # inherited from dev_to_qa
     assert "  [ ] QA sign-off recorded in the release ticket\n" in out
-    assert "qa -> preprod: ready for 0 of 2 agents, 3 placeholders left" in out
+    assert "qa -> preprod: blocked (2 blocked, 0 ready, 0 promoted, 0 done of 2 agents)" in out
     code, data = run_json("path", "--config", four_envs_fixture_path, "--from-env", "qa", "--to-env", "preprod")
-    assert [a["placeholders"] for a in data["agents"]] == [["preprod"], ["qa", "preprod"]]
+    assert [(a["key"], a["state"], [b["environment"] for b in a["blockers"]]) for a in data["agents"]] == [("scout", "blocked", ["qa"]), ("scribe", "blocked", ["qa"])]
 
 
 def test_four_envs_show_and_validate(four_envs_fixture_path: str) -> None:
@@ -447,9 +452,11 @@ def test_four_envs_show_and_validate(four_envs_fixture_path: str) -> None:
     assert "Promotion order: dev -> qa -> preprod -> prod" in out
     assert run("validate", *config)[0] == 0
     code, data = run_json("validate", *config, "--from-env", "dev", "--to-env", "qa")
+    assert code == 0  # scribe's qa engine is a placeholder: the deploy into qa creates it
+    assert data["step"]["counts"] == {"blocked": 0, "ready": 1, "promoted": 1, "done": 0}
+    code, data = run_json("validate", *config, "--from-env", "qa", "--to-env", "preprod")
     assert code == 2
-    assert data["step"]["placeholders"] == 1
-    assert [(e["agent"], e["environment"]) for e in data["errors"]] == [("scribe", "qa")]
+    assert [(e["agent"], e["environment"]) for e in data["errors"]] == [("scout", "qa"), ("scribe", "qa")]
     code, _, err = run("validate", *config, "--from-env", "dev", "--to-env", "stage")
     assert code == 1
     assert "no environment `stage`" in err and "dev, qa, preprod, prod" in err
@@ -465,13 +472,13 @@ def e2e(*argv: str | Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_e2e_validate_dev_to_stage_exits_2() -> None:
-    result = e2e(PROMOTION, "validate", "--from-env", "dev", "--to-env", "stage")
+    result = e2e(PROMOTION, "validate", "--config", PLACEHOLDER_FIXTURE, "--from-env", "dev", "--to-env", "stage")
     assert result.returncode == 2
-    assert "dev -> stage has 4 placeholder engine IDs left" in result.stderr
+    assert "Not ready: dev -> stage: blocked (2 blocked" in result.stderr
 
 
 def test_e2e_python_m_generator() -> None:
-    result = e2e(PYTHON, "-m", "generator", "show", "--format", "json")
+    result = e2e(PYTHON, "-m", "generator", "show", "--config", PLACEHOLDER_FIXTURE, "--format", "json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["placeholders"] == 6
 
@@ -484,21 +491,21 @@ def test_e2e_exit_codes(argv: list[str], code: int) -> None:
 
 def test_e2e_validate_imports_no_jinja_or_mkdocs() -> None:
     script = (
-        "import sys; from generator.cli import main; main(['validate']); "
+        f"import sys; from generator.cli import main; main(['validate', '--config', {str(PLACEHOLDER_FIXTURE)!r}]); "
         "assert 'jinja2' not in sys.modules and 'mkdocs' not in sys.modules, "
         "sorted(m for m in sys.modules if m.startswith(('jinja2', 'mkdocs')))"
     )
     result = e2e(PYTHON, "-c", script)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("OK: config/agent_engine_envs.yaml passes")
+    assert result.stdout.startswith(f"OK: {PLACEHOLDER_FIXTURE} passes")
 
 
 @pytest.mark.parametrize("argv", [("show",), ("path", "--from-env", "dev", "--to-env", "stage")])
 def test_text_output_escapes_control_characters_in_config_values(
-    write_config: WriteConfig, shipped_config_text: str, argv: tuple[str, ...]
+    write_config: WriteConfig, placeholder_config_text: str, argv: tuple[str, ...]
 ) -> None:
-    hostile = shipped_config_text.replace("display_name: Bob's Brain", 'display_name: "Bob\\x1b[31mRED\\nFAKE: line"')
-    assert hostile != shipped_config_text
+    hostile = placeholder_config_text.replace("display_name: Bob's Brain", 'display_name: "Bob\\x1b[31mRED\\nFAKE: line"')
+    assert hostile != placeholder_config_text
     code, out, _ = run(*argv, "--config", write_config(hostile))
     assert code == 0
     assert "\x1b" not in out

@@ -673,7 +673,7 @@ def model_cases() -> list[Case]:
                     lambda doc, parts=parts: Expect(1, "empty", dotted(parts), f"`{parts[-1]}` is empty", "add at least one", *doc.values[dotted(parts)]),
                 )
                 if spec.min_items
-                else emitted_case(f"empty-map-{where}-allowed-by-the-model", edited(set_at(parts, {})), lambda doc: Expect(2, "PR005", "promotion", "no promotion entry", "promotion.", None, None, 2))
+                else emitted_case(f"empty-map-{where}-allowed-by-the-model", edited(set_at(parts, {})), lambda doc: Expect(1, "PR005", "promotion", "no promotion entry", "promotion.", None, None, 2))
             )
             # unsafe agent keys and environment names (and promotion keys: they are names too)
             names = UNSAFE_NAMES if spec.values.kind == "object" and parts[-1] != "promotion" else {"dotdot-slash": "../x", "slash": "a/b"}
@@ -700,7 +700,7 @@ ADA = ("agents", "ada", "environments")
 ENGINE = "projects/{}/locations/{}/reasoningEngines/{}"
 
 
-def rule_case(case_id: str, change: Callable[[dict[str, Any]], None], code: str, at: Parts, message: str, hint: str, *, exit: int = 2, args: tuple[str, ...] = (), problems: int = 1, generate: bool = False) -> Case:
+def rule_case(case_id: str, change: Callable[[dict[str, Any]], None], code: str, at: Parts, message: str, hint: str, *, exit: int = 1, args: tuple[str, ...] = (), problems: int = 1, generate: bool = False) -> Case:
     return emitted_case(
         f"rule-{case_id}",
         edited(change),
@@ -744,10 +744,16 @@ RULE_CASES = [
               "PR008", (*BOB, "qa"), "`qa` is not one of the pipeline's environments (dev, stage, prod)", "add it to the top-level `environments`"),
     rule_case("PR009-status-lags-engine-is-a-warning", set_at((*BOB, "prod", "status"), "pending"), "PR009", (*BOB, "prod", "status"),
               "engine `1003` is set but status is still `pending`", "set `status: deployed`", exit=0, problems=0),
-    rule_case("PR010-placeholder-on-the-step",
-              chain(set_at((*ADA, "prod", "engine_id"), "TODO-SET-PROD-ENGINE-ID"), set_at((*ADA, "prod", "status"), "pending")),
-              "PR010", (*ADA, "prod", "engine_id"), "`ada` in `prod` still has placeholder engine ID `TODO-SET-PROD-ENGINE-ID`", "put it in `engine_id`",
-              args=("--from-env", "stage", "--to-env", "prod")),
+    rule_case("PR010-source-not-validated-on-the-step",
+              chain(set_at((*ADA, "prod", "engine_id"), "TODO-SET-PROD-ENGINE-ID"), set_at((*ADA, "prod", "status"), "pending"), set_at((*ADA, "stage", "status"), "deployed")),
+              "PR010", (*ADA, "stage", "status"), "`ada` is blocked on stage -> prod: stage is only `deployed`, not `validated`", "run the stage -> prod checks against `stage`",
+              exit=2, args=("--from-env", "stage", "--to-env", "prod")),
+    emitted_case(
+        "rule-PR010-target-placeholder-is-ready",
+        edited(chain(set_at((*ADA, "prod", "engine_id"), "TODO-SET-PROD-ENGINE-ID"), set_at((*ADA, "prod", "status"), "pending"))),
+        lambda doc: Expect(0, problems=0),
+        args=("--from-env", "stage", "--to-env", "prod"),
+    ),
     emitted_case(
         "rule-PR010-placeholder-is-fine-without-a-step",
         edited(chain(set_at((*ADA, "prod", "engine_id"), "TODO-SET-PROD-ENGINE-ID"), set_at((*ADA, "prod", "status"), "pending"))),
@@ -766,7 +772,7 @@ RULE_CASES.append(
         "rule-several-at-once",
         edited(SEVERAL_RULES),
         lambda doc: Expect(
-            2,
+            1,
             "PR008",
             "agents.ada.environments",
             "does not define environment `prod`",

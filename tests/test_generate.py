@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import DEPLOYED_FIXTURE, FOUR_ENVS_FIXTURE, ROOT, SHIPPED_CONFIG, mutate, set_env_field
+from conftest import DEPLOYED_FIXTURE, FOUR_ENVS_FIXTURE, ROOT, PLACEHOLDER_FIXTURE, mutate, set_env_field
 
 from generator import cli, generate
 from generator.errors import ExitCode
@@ -37,7 +37,7 @@ UPDATE_GOLDEN = os.environ.get("UPDATE_GOLDEN") == "1"
 REGENERATE_HINT = "UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_generate.py"
 
 CONFIG = "config/agent_engine_envs.yaml"
-GOLDEN_CASES = {"shipped": SHIPPED_CONFIG, "deployed": DEPLOYED_FIXTURE, "four_envs": FOUR_ENVS_FIXTURE}
+GOLDEN_CASES = {"shipped": PLACEHOLDER_FIXTURE, "deployed": DEPLOYED_FIXTURE, "four_envs": FOUR_ENVS_FIXTURE}
 
 SHIPPED_PAGES = [
     "site-docs/agents/bob.md",
@@ -128,7 +128,7 @@ def drop_last_environment(data: dict[str, Any]) -> None:
 
 @pytest.fixture
 def shipped_text() -> str:
-    return SHIPPED_CONFIG.read_text(encoding="utf-8")
+    return PLACEHOLDER_FIXTURE.read_text(encoding="utf-8")
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Config text is data everywhere it lands: never markup, never a template, never a marker.
 
-Every free-text field of the config (display_name, description, directory, check name and
+Every free-text field of the config (display_name, description, agent_dir, purpose, check name and
 command, approval_channel, engine_name, monitoring, environment description) holds script
 tags, event handlers, ``javascript:`` links, Markdown links, table pipes, backticks,
 newlines, Jinja syntax and the CLAUDE.md marker itself. ``promotion generate`` must
@@ -95,10 +95,10 @@ def hostile_data() -> tuple[dict[str, Any], dict[str, str]]:
         holder[key] = values[path] = f"[{path}]\n{PAYLOAD}"
 
     for name, env in data["environments"].items():
-        put(env, "description", f"environments.{name}.description")
+        put(env, "purpose", f"environments.{name}.purpose")
         put(env, "monitoring", f"environments.{name}.monitoring")
     for key, agent in data["agents"].items():
-        for field in ("display_name", "description", "directory"):
+        for field in ("display_name", "description", "agent_dir"):
             put(agent, field, f"agents.{key}.{field}")
         for name, env in agent["environments"].items():
             put(env, "engine_name", f"agents.{key}.environments.{name}.engine_name")
@@ -207,7 +207,7 @@ def html_of(page: Path) -> Html:
 def test_every_free_text_field_is_hostile() -> None:
     # The fields the issue names, in every agent, environment and check of valid.yaml.
     fields = {path.rsplit(".", 1)[-1] for path in HOSTILE_VALUES}
-    assert fields == {"display_name", "description", "directory", "name", "command", "approval_channel", "engine_name", "monitoring"}
+    assert fields == {"display_name", "description", "agent_dir", "purpose", "name", "command", "approval_channel", "engine_name", "monitoring"}
     assert len(HOSTILE_VALUES) == 2 * 3 + 2 * 3 + 2 * 3 + 3 + 2 + 1
 
 

@@ -192,8 +192,8 @@ def load_broken(text: str, write_config: WriteConfig) -> tuple[str, ConfigError]
 
 
 @pytest.mark.parametrize("case", BAD, ids=[c.id for c in BAD])
-def test_bad_input_is_located(case: Bad, shipped_config_text: str, write_config: WriteConfig) -> None:
-    text = case.edit(shipped_config_text)
+def test_bad_input_is_located(case: Bad, placeholder_config_text: str, write_config: WriteConfig) -> None:
+    text = case.edit(placeholder_config_text)
     path, error = load_broken(text, write_config)
     problem = only_problem(error, case.code)
     assert (problem.location.file, problem.location.line, problem.location.col) == (path, *where(text, case.needle, case.at))
@@ -203,8 +203,8 @@ def test_bad_input_is_located(case: Bad, shipped_config_text: str, write_config:
 
 
 @pytest.mark.parametrize("case", BAD, ids=[c.id for c in BAD])
-def test_every_problem_has_location_and_hint(case: Bad, shipped_config_text: str, write_config: WriteConfig) -> None:
-    text = case.edit(shipped_config_text)
+def test_every_problem_has_location_and_hint(case: Bad, placeholder_config_text: str, write_config: WriteConfig) -> None:
+    text = case.edit(placeholder_config_text)
     path, error = load_broken(text, write_config)
     line_count = text.count("\n") + 1
     assert error.problems()
@@ -215,13 +215,13 @@ def test_every_problem_has_location_and_hint(case: Bad, shipped_config_text: str
         assert problem.format().startswith(f"{path}:{loc.line}:{loc.col}: error [{problem.code}] ")
 
 
-def test_1e3_is_a_string_in_yaml_11_and_fails_pr002(shipped_config_text: str, write_config: WriteConfig) -> None:
+def test_1e3_is_a_string_in_yaml_11_and_fails_pr002(placeholder_config_text: str, write_config: WriteConfig) -> None:
     # YAML 1.2 would read 1e3 as a float; PyYAML (YAML 1.1) needs a dot, so it is a string
-    text = set_env_field(shipped_config_text, "bob", "stage", "engine_id", "1e3")
+    text = set_env_field(placeholder_config_text, "bob", "stage", "engine_id", "1e3")
     config = load_config(write_config(text))
     stage = config.agents["bob"].environments["stage"]
     assert stage.engine_id == "1e3"
-    found = [v for v in rules.check_config(config) if v.code == "PR002"]
+    found = [v for v in rules.run(config) if v.code == "PR002"]
     assert [(v.path, v.location.line, v.location.col) for v in found] == [(f"{BOB_STAGE}.engine_id", *where(text, "engine_id: 1e3", "1e3"))]
 
 
@@ -242,10 +242,10 @@ def test_empty_document(text: str, write_config: WriteConfig) -> None:
     [(b"\xff", "encoding", "not valid UTF-8 (byte 0xff)"), (b"\x00", "encoding", "NUL bytes")],
     ids=["non-utf8", "nul"],
 )
-def test_bad_bytes_are_located(bad: bytes, code: str, message: str, shipped_config_text: str, tmp_path: Path) -> None:
+def test_bad_bytes_are_located(bad: bytes, code: str, message: str, placeholder_config_text: str, tmp_path: Path) -> None:
     # "'" and the bad byte are both one byte, so the text position is the byte position
-    line, col = where(shipped_config_text, "Bob's Brain", "'")
-    data = shipped_config_text.encode().replace(b"Bob's Brain", b"Bob" + bad + b"s Brain")
+    line, col = where(placeholder_config_text, "Bob's Brain", "'")
+    data = placeholder_config_text.encode().replace(b"Bob's Brain", b"Bob" + bad + b"s Brain")
     path = tmp_path / "c.yaml"
     path.write_bytes(data)
     with pytest.raises(ConfigError) as excinfo:
@@ -317,12 +317,12 @@ def test_billion_laughs_through_merge_keys_fails_fast(write_config: WriteConfig)
     assert "anchors and aliases sparingly" in problem.hint
 
 
-def test_classic_billion_laughs_is_refused_fast(shipped_config_text: str, write_config: WriteConfig) -> None:
+def test_classic_billion_laughs_is_refused_fast(placeholder_config_text: str, write_config: WriteConfig) -> None:
     # nested lists are never walked as lists of lists (checks are scalars or mappings): refused, not expanded
     laughs = ["x-a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
     for prev, name in zip("abcdefgh", "bcdefghi", strict=True):
         laughs.append(f"x-{name}: &{name} [{', '.join([f'*{prev}'] * 9)}]")
-    text = "\n".join(laughs) + "\n" + mutate(shipped_config_text, "  dev_to_stage:\n    required_checks:\n", "  dev_to_stage:\n    required_checks: *i\n    x-old-checks:\n")
+    text = "\n".join(laughs) + "\n" + mutate(placeholder_config_text, "  dev_to_stage:\n    required_checks:\n", "  dev_to_stage:\n    required_checks: *i\n    x-old-checks:\n")
     path = write_config(text)
     started = time.perf_counter()
     with pytest.raises(ConfigError) as excinfo:
@@ -332,9 +332,9 @@ def test_classic_billion_laughs_is_refused_fast(shipped_config_text: str, write_
     assert "promotion.dev_to_stage.required_checks[0]" in paths
 
 
-def test_anchor_alias_and_merge_for_two_environments(shipped_config_text: str, write_config: WriteConfig) -> None:
+def test_anchor_alias_and_merge_for_two_environments(placeholder_config_text: str, write_config: WriteConfig) -> None:
     text = mutate(
-        shipped_config_text,
+        placeholder_config_text,
         "      dev:\n        project_id: bobs-brain-dev\n        region: us-central1\n        engine_id: TODO-SET-DEV-ENGINE-ID\n        engine_name: bobs-brain-dev\n",
         "      dev: &bob-env\n        project_id: bobs-brain-dev\n        region: us-central1\n        engine_id: TODO-SET-DEV-ENGINE-ID\n        engine_name: bobs-brain-dev\n",
     )
@@ -351,24 +351,24 @@ def test_anchor_alias_and_merge_for_two_environments(shipped_config_text: str, w
     assert (stage.region, stage.status) == ("us-central1", "pending")  # merged from dev
     assert stage.loc("project_id").line == where(text, "project_id: bobs-brain-stage\n        engine_id: TODO-SET-STAGE")[0]
     assert dev.project_id == "bobs-brain-dev"
-    assert not rules.errors(rules.check_config(config))
+    assert not rules.errors(rules.run(config))
 
 
 # --- encodings and line endings ----------------------------------------------------------
 
 
 @pytest.mark.parametrize(("bom", "eol"), [(b"\xef\xbb\xbf", "\n"), (b"", "\r\n"), (b"\xef\xbb\xbf", "\r\n")], ids=["bom", "crlf", "bom-crlf"])
-def test_bom_and_crlf_load_with_right_lines(bom: bytes, eol: str, shipped_config_text: str) -> None:
-    config = load_config_bytes("c.yaml", bom + shipped_config_text.replace("\n", eol).encode())
+def test_bom_and_crlf_load_with_right_lines(bom: bytes, eol: str, placeholder_config_text: str) -> None:
+    config = load_config_bytes("c.yaml", bom + placeholder_config_text.replace("\n", eol).encode())
     stage = config.agents["foreman"].environments["stage"]
-    line, col = where(shipped_config_text, "engine_id: TODO-SET-STAGE-ENGINE-ID\n        engine_name: iam-foreman-stage", "TODO")
+    line, col = where(placeholder_config_text, "engine_id: TODO-SET-STAGE-ENGINE-ID\n        engine_name: iam-foreman-stage", "TODO")
     assert (stage.loc("engine_id").line, stage.loc("engine_id").col) == (line, col)
     assert stage.engine_id == "TODO-SET-STAGE-ENGINE-ID"  # no stray \r
 
 
 @pytest.mark.parametrize(("bom", "eol"), [(b"\xef\xbb\xbf", "\n"), (b"\xef\xbb\xbf", "\r\n")], ids=["bom", "bom-crlf"])
-def test_bom_and_crlf_errors_have_right_lines(bom: bytes, eol: str, shipped_config_text: str) -> None:
-    text = set_env_field(shipped_config_text, "bob", "prod", "engine_id", "0123")
+def test_bom_and_crlf_errors_have_right_lines(bom: bytes, eol: str, placeholder_config_text: str) -> None:
+    text = set_env_field(placeholder_config_text, "bob", "prod", "engine_id", "0123")
     with pytest.raises(ConfigError) as excinfo:
         load_config_bytes("c.yaml", bom + text.replace("\n", eol).encode())
     problem = only_problem(excinfo.value, "type")
@@ -378,8 +378,8 @@ def test_bom_and_crlf_errors_have_right_lines(bom: bytes, eol: str, shipped_conf
 # --- several problems --------------------------------------------------------------------
 
 
-def test_all_problems_reported_sorted_by_line(shipped_config_text: str, write_config: WriteConfig) -> None:
-    text = set_env_field(shipped_config_text, "foreman", "prod", "status", "on")  # last in the file
+def test_all_problems_reported_sorted_by_line(placeholder_config_text: str, write_config: WriteConfig) -> None:
+    text = set_env_field(placeholder_config_text, "foreman", "prod", "status", "on")  # last in the file
     text = set_env_field(text, "bob", "dev", "engine_id", "0123")
     text = mutate(text, 'app_version: "0.14.1"', "app_version: 3.10")  # first in the file
     text = mutate(text, "    display_name: Bob's Brain\n", "    display_name: Bob's Brain\n    dispaly_name: Bob\n")
@@ -394,8 +394,8 @@ def test_all_problems_reported_sorted_by_line(shipped_config_text: str, write_co
     assert str(error).startswith(f"{path}:{got[0][0]}:{got[0][1]}: error [type] app_version:")
 
 
-def test_shipped_config_loads(shipped_config_path: str) -> None:
-    config = load_config(shipped_config_path)
+def test_shipped_config_loads(placeholder_config_path: str) -> None:
+    config = load_config(placeholder_config_path)
     assert list(config.agents) == ["bob", "foreman"]
     assert config.environment_order == ["dev", "stage", "prod"]
-    assert config.agents["foreman"].directory == "agents/iam-senior-adk-devops-lead"
+    assert config.agents["foreman"].agent_dir == "agents/iam-senior-adk-devops-lead"

@@ -1,4 +1,4 @@
-"""Property tests: whatever is done to a valid config, the CLI answers 0, 1 or 2, never a traceback.
+"""Property tests: whatever is done to a valid config, validate answers 0 or 1 (2 only for a step), never a traceback.
 
 Hypothesis mutates ``tests/corpus/valid.yaml``: it deletes keys, changes types, duplicates
 keys, swaps environments, renames keys, inserts hostile text, and edits the YAML text
@@ -64,7 +64,7 @@ def assert_clean_outcome(result: Result, config: Path) -> None:
     event(f"exit {result.code}")  # shown by pytest --hypothesis-show-statistics
     output = result.out + result.err
     assert "Traceback" not in output, output
-    assert result.code in (0, 1, 2), f"exit {result.code}:\n{output}"
+    assert result.code in (0, 1), f"exit {result.code}:\n{output}"  # no step: never 2 (not ready)
     problems = printed_problems(result.err)  # asserts a fix: line after each
     positions = [(p.line, p.col) for p in problems]
     assert positions == sorted(positions), result.err
@@ -73,10 +73,10 @@ def assert_clean_outcome(result: Result, config: Path) -> None:
         assert problem.file.startswith(str(config)) or problem.file == str(config), problem
     if result.code == 0:
         assert not errors and result.out.startswith("OK: "), output
-    elif result.code == 1:
-        assert errors and all(not p.code.startswith("PR") for p in errors), output
     else:
-        assert errors and all(p.code.startswith("PR") for p in errors), output
+        # either the config does not load (no rule ran) or it loads and config rules fail
+        assert errors, output
+        assert all(not p.code.startswith("PR") for p in errors) or all(p.code.startswith("PR") for p in errors), output
 
 
 # --- mutations of the model ----------------------------------------------------------------
@@ -316,13 +316,13 @@ def _validate(text: str, folder: Path) -> None:
 
 @FAST
 @given(text=mutated_configs())
-def test_model_mutations_end_in_0_1_or_2(text: str, scratch: Path) -> None:
+def test_model_mutations_end_in_0_or_1(text: str, scratch: Path) -> None:
     _validate(text, scratch)
 
 
 @FAST
 @given(text=mutated_texts())
-def test_text_mutations_end_in_0_1_or_2(text: str, scratch: Path) -> None:
+def test_text_mutations_end_in_0_or_1(text: str, scratch: Path) -> None:
     _validate(text, scratch)
 
 
@@ -350,7 +350,7 @@ def test_generate_on_mutations_is_clean_and_all_or_nothing(text: str, project: P
         output = result.out + result.err
         event(f"exit {result.code}")
         assert "Traceback" not in output, output
-        assert result.code in (0, 1, 2), output
+        assert result.code in (0, 1), output  # no gate: a failing rule means the config is wrong
         if result.code != 0:
             assert snapshot(copy_root) == before, f"a refused generate changed files:\n{output}"
             assert printed_problems(result.err), output

@@ -18,7 +18,7 @@ import jinja2
 import markdown
 import pytest
 import yaml
-from conftest import SHIPPED_CONFIG
+from conftest import PLACEHOLDER_FIXTURE
 from markupsafe import Markup
 from pymdownx.superfences import fence_code_format
 
@@ -216,8 +216,8 @@ def minimal_context() -> dict[str, Any]:
     from generator import rules
     from generator.loader import load_config
 
-    config = load_config(str(SHIPPED_CONFIG), display="config/agent_engine_envs.yaml")
-    return render.build_context(config, "config/agent_engine_envs.yaml", rules.check_config(config))
+    config = load_config(str(PLACEHOLDER_FIXTURE), display="config/agent_engine_envs.yaml")
+    return render.build_context(config, "config/agent_engine_envs.yaml", rules.run(config))
 
 
 def test_agent_pages_link_each_promotion_step_by_environment_name() -> None:
@@ -252,7 +252,7 @@ NEWLINE_VALUE = "first line\nsecond line"
 
 def hostile_config_text() -> str:
     """The shipped config with hostile text in every free-text field the pages show."""
-    data = yaml.safe_load(SHIPPED_CONFIG.read_text(encoding="utf-8"))
+    data = yaml.safe_load(PLACEHOLDER_FIXTURE.read_text(encoding="utf-8"))
     joined = " ".join(HOSTILE)
     bob = data["agents"]["bob"]
     bob["display_name"] = joined
@@ -260,7 +260,7 @@ def hostile_config_text() -> str:
     bob["environments"]["prod"]["engine_id"] = "TODO " + joined
     bob["environments"]["prod"]["engine_name"] = joined
     data["agents"]["foreman"]["display_name"] = NEWLINE_VALUE
-    data["environments"]["prod"]["description"] = joined
+    data["environments"]["prod"]["purpose"] = joined
     data["environments"]["prod"]["monitoring"] = joined
     data["promotion"]["dev_to_stage"]["required_checks"] = [{"name": f"check {text}", "command": f"run {text}"} for text in HOSTILE] + [
         {"name": NEWLINE_VALUE, "command": NEWLINE_VALUE},
@@ -380,7 +380,7 @@ MKDOCS_EXTENSION_CONFIGS: dict[str, dict[str, Any]] = {
 
 
 def test_the_extension_list_matches_mkdocs_yml() -> None:
-    text = (SHIPPED_CONFIG.parent.parent / "mkdocs.yml").read_text(encoding="utf-8")
+    text = (PLACEHOLDER_FIXTURE.parent.parent / "mkdocs.yml").read_text(encoding="utf-8")
     section = text.split("markdown_extensions:", 1)[1].split("\n\n", 1)[0]
     names = re.findall(r"^  - ([A-Za-z_.]+)", section, flags=re.MULTILINE)
     assert names == MKDOCS_EXTENSIONS

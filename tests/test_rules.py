@@ -178,13 +178,29 @@ BREAKING = [
         "is set but status is still `pending`",
     ),
     Case(
-        "PR010-placeholders-on-step", "PR010", "shipped", unchanged,
-        (
-            Spot(f"{BOB}.dev.engine_id", "TODO-SET-DEV-ENGINE-ID\n        engine_name: bobs-brain-dev"),
-            Spot(f"{BOB}.stage.engine_id", "TODO-SET-STAGE-ENGINE-ID\n        engine_name: bobs-brain-stage"),
-        ),
-        "still has placeholder engine ID",
+        "PR010-source-placeholder", "PR010", "shipped", unchanged,
+        (Spot(f"{BOB}.dev.engine_id", "TODO-SET-DEV-ENGINE-ID\n        engine_name: bobs-brain-dev"),),
+        "`bob` is blocked on dev -> stage: dev engine ID is a placeholder",
         step=("dev", "stage", ["bob"]),
+    ),
+    Case(
+        "PR010-source-only-deployed", "PR010", "deployed",
+        chain(env("bob", "dev", status="deployed"), env("bob", "stage", engine_id="TODO-SET-STAGE-ENGINE-ID", status="pending"), env("bob", "prod", engine_id="TODO-SET-PROD-ENGINE-ID", status="pending")),
+        (Spot(f"{BOB}.dev.status", "status: deployed", "deployed"),),
+        "dev is only `deployed`, not `validated`",
+        step=("dev", "stage", ["bob"]),
+    ),
+    Case(
+        "PR010-not-promoted-to-source-yet", "PR010", "shipped", unchanged,
+        (Spot(f"{BOB}.stage.engine_id", "TODO-SET-STAGE-ENGINE-ID\n        engine_name: bobs-brain-stage"),),
+        "not promoted to stage yet",
+        step=("stage", "prod", ["bob"]),
+    ),
+    Case(
+        "PR011-seed-inheritance-line", "PR011", "shipped",
+        promotion(DEV_TO_STAGE, STAGE_TO_PROD.replace("      - Stage smoke tests passing\n", '      - "All dev_to_stage checks"\n      - Stage smoke tests passing\n')),
+        (Spot("promotion.stage_to_prod.required_checks[0]", '"All dev_to_stage checks"'),),
+        "is read as `inherit_checks_from: dev_to_stage`",
     ),
 ]
 
@@ -210,8 +226,16 @@ PASSING = [
     Case("PR008-every-env", "PR008", "shipped", unchanged),
     Case("PR009-statuses-set", "PR009", "deployed", unchanged),
     Case("PR009-placeholders-pending", "PR009", "shipped", unchanged),
-    Case("PR010-real-engines-on-step", "PR010", "deployed", unchanged, step=("dev", "stage", ["bob", "foreman"])),
-    Case("PR010-placeholders-off-step", "PR010", "deployed", env("bob", "prod", engine_id="TODO-SET-PROD-ENGINE-ID", status="pending"), step=("dev", "stage", ["bob"])),
+    Case("PR010-done", "PR010", "deployed", unchanged, step=("dev", "stage", ["bob", "foreman"])),
+    Case(
+        "PR010-ready-target-still-a-placeholder", "PR010", "deployed",
+        chain(env("bob", "stage", engine_id="TODO-SET-STAGE-ENGINE-ID", status="pending"), env("bob", "prod", engine_id="TODO-SET-PROD-ENGINE-ID", status="pending")),
+        step=("dev", "stage", ["bob"]),
+    ),
+    Case("PR010-promoted", "PR010", "deployed", chain(env("bob", "stage", status="deployed"), env("bob", "prod", engine_id="TODO-SET-PROD-ENGINE-ID", status="pending")), step=("dev", "stage", ["bob"])),
+    Case("PR010-other-agents-blocked", "PR010", "deployed", env("foreman", "prod", engine_id="TODO-SET-PROD-ENGINE-ID", status="pending"), step=("stage", "prod", ["bob"])),
+    Case("PR011-inherit-key", "PR011", "shipped", unchanged),
+    Case("PR011-unknown-step-is-a-plain-check", "PR011", "shipped", promotion(DEV_TO_STAGE, STAGE_TO_PROD.replace("      - Stage smoke tests passing\n", '      - "All qa_to_stage checks"\n'))),
 ]
 
 
@@ -220,22 +244,23 @@ def base_text(case: Case, shipped: str, deployed: str) -> str:
 
 
 def run_rules(config: Config, step: tuple[str, str, list[str]] | None) -> list[Violation]:
-    found = rules.check_config(config)
-    if step is not None:
-        found += rules.placeholders_on_path(config, *step)
-    return found
+    return rules.run(config, [rules.Step(*step)] if step else [])
+
+
+def rule_by_id(rule_id: str) -> rules.Rule:
+    return next(r for r in RULES if r.id == rule_id)
 
 
 @pytest.mark.parametrize("case", BREAKING, ids=[c.id for c in BREAKING])
-def test_rule_broken(case: Case, shipped_config_text: str, deployed_config_text: str, write_config: WriteConfig) -> None:
-    text = case.edit(base_text(case, shipped_config_text, deployed_config_text))
+def test_rule_broken(case: Case, placeholder_config_text: str, deployed_config_text: str, write_config: WriteConfig) -> None:
+    text = case.edit(base_text(case, placeholder_config_text, deployed_config_text))
     path = write_config(text)
     found = run_rules(load_config(path), case.step)
     mine = [v for v in found if v.code == case.rule]
     expected = [(spot.path, path, *where(text, spot.needle, spot.at)) for spot in case.spots]
     assert [(v.path, v.location.file, v.location.line, v.location.col) for v in mine] == expected
     for v in mine:
-        assert v.rule is rules.rule_by_id(case.rule)
+        assert v.rule is rule_by_id(case.rule)
         assert case.message in v.message
         assert v.hint
     # the edit breaks this rule and no other
@@ -243,8 +268,8 @@ def test_rule_broken(case: Case, shipped_config_text: str, deployed_config_text:
 
 
 @pytest.mark.parametrize("case", PASSING, ids=[c.id for c in PASSING])
-def test_rule_passes(case: Case, shipped_config_text: str, deployed_config_text: str, write_config: WriteConfig) -> None:
-    text = case.edit(base_text(case, shipped_config_text, deployed_config_text))
+def test_rule_passes(case: Case, placeholder_config_text: str, deployed_config_text: str, write_config: WriteConfig) -> None:
+    text = case.edit(base_text(case, placeholder_config_text, deployed_config_text))
     found = run_rules(load_config(write_config(text)), case.step)
     assert [v.format() for v in found if v.code == case.rule] == []
     assert [v.format() for v in rules.errors(found)] == []
@@ -265,13 +290,23 @@ def test_registry_is_well_formed() -> None:
         assert r.title and r.hint and r.explanation, r.id
 
 
-def test_pr010_covers_only_selected_agents(shipped_config_text: str, write_config: WriteConfig) -> None:
-    config = load_config(write_config(shipped_config_text))
-    found = rules.placeholders_on_path(config, "stage", "prod", ["foreman"])
-    assert [(v.agent, v.environment, v.path) for v in found] == [
-        ("foreman", "stage", "agents.foreman.environments.stage.engine_id"),
-        ("foreman", "prod", "agents.foreman.environments.prod.engine_id"),
-    ]
+def test_pr010_covers_only_selected_agents(placeholder_config_text: str, write_config: WriteConfig) -> None:
+    config = load_config(write_config(placeholder_config_text))
+    found = rules.run(config, [rules.Step("stage", "prod", ["foreman"])])
+    assert [(v.agent, v.environment, v.path) for v in found] == [("foreman", "stage", "agents.foreman.environments.stage.engine_id")]
+
+
+def test_exit_codes_come_from_the_rule_scope() -> None:
+    assert {r.id: int(r.exit_code) for r in RULES if r.severity is Severity.ERROR} == {f"PR00{i}": 1 for i in range(1, 9)} | {"PR010": 2}
+    assert {r.id for r in RULES if r.severity is Severity.WARNING} == {"PR009", "PR011"}
+
+
+def test_seed_inheritance_line_is_read_as_inheritance(placeholder_config_text: str, write_config: WriteConfig) -> None:
+    text = replace_promotion(placeholder_config_text, "promotion:\n" + DEV_TO_STAGE + STAGE_TO_PROD.replace("      - Stage smoke tests passing\n", '      - "All dev_to_stage checks"\n      - Stage smoke tests passing\n'))
+    config = load_config(write_config(text))
+    stage_to_prod = config.promotion["stage_to_prod"]
+    assert stage_to_prod.inherit_checks_from == "dev_to_stage"
+    assert [c.name for c in config.effective_checks(stage_to_prod)] == ["Unit tests passing", "Stage smoke tests passing"]
 
 
 def test_pr009_is_a_warning_validate_exits_0(deployed_config_text: str, write_config: WriteConfig) -> None:
@@ -282,9 +317,9 @@ def test_pr009_is_a_warning_validate_exits_0(deployed_config_text: str, write_co
     assert "1 warning" in out.getvalue()
 
 
-def test_check_config_sorted_by_position(shipped_config_text: str, write_config: WriteConfig) -> None:
-    text = set_env_field(shipped_config_text, "foreman", "dev", "status", "deployed")
+def test_check_config_sorted_by_position(placeholder_config_text: str, write_config: WriteConfig) -> None:
+    text = set_env_field(placeholder_config_text, "foreman", "dev", "status", "deployed")
     text = set_env_field(text, "bob", "dev", "status", "validated")
-    found = rules.check_config(load_config(write_config(text)))
+    found = rules.run(load_config(write_config(text)))
     assert [(v.code, v.agent) for v in found] == [("PR001", "bob"), ("PR001", "foreman")]
     assert found[0].location.line < found[1].location.line

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import DEPLOYED_FIXTURE, FOUR_ENVS_FIXTURE, SCHEMA_FILE, SHIPPED_CONFIG, WriteConfig, mutate, set_env_field
+from conftest import DEPLOYED_FIXTURE, FOUR_ENVS_FIXTURE, SCHEMA_FILE, PLACEHOLDER_FIXTURE, WriteConfig, mutate, set_env_field
 
 from generator.errors import ConfigError
 from generator.loader import load_config
@@ -116,18 +116,18 @@ def test_schema_uses_only_checked_keywords() -> None:
 
 
 def test_shipped_config_starts_with_schema_modeline() -> None:
-    first = SHIPPED_CONFIG.read_text(encoding="utf-8").split("\n", 1)[0]
+    first = PLACEHOLDER_FIXTURE.read_text(encoding="utf-8").split("\n", 1)[0]
     assert first == "# yaml-language-server: $schema=./agent_engine_envs.schema.json"
 
 
-@pytest.mark.parametrize("config", [SHIPPED_CONFIG, DEPLOYED_FIXTURE, FOUR_ENVS_FIXTURE], ids=lambda p: p.name)
+@pytest.mark.parametrize("config", [PLACEHOLDER_FIXTURE, DEPLOYED_FIXTURE, FOUR_ENVS_FIXTURE], ids=lambda p: p.name)
 def test_modeline_points_at_the_schema(config: Path) -> None:
     first = config.read_text(encoding="utf-8").split("\n", 1)[0]
     assert first.startswith(MODELINE)
     assert (config.parent / first.removeprefix(MODELINE)).resolve() == SCHEMA_FILE.resolve()
 
 
-@pytest.mark.parametrize("config", [SHIPPED_CONFIG, DEPLOYED_FIXTURE, FOUR_ENVS_FIXTURE], ids=lambda p: p.name)
+@pytest.mark.parametrize("config", [PLACEHOLDER_FIXTURE, DEPLOYED_FIXTURE, FOUR_ENVS_FIXTURE], ids=lambda p: p.name)
 def test_valid_configs_pass_schema_and_loader(config: Path) -> None:
     assert check_against_schema(config.read_text(encoding="utf-8")) == []
     load_config(str(config))
@@ -153,8 +153,8 @@ REJECTED = [
 
 
 @pytest.mark.parametrize(("edit", "schema_error"), [(e, s) for _, e, s in REJECTED], ids=[i for i, _, _ in REJECTED])
-def test_schema_and_loader_both_reject(edit: Any, schema_error: str, shipped_config_text: str, write_config: WriteConfig) -> None:
-    text = edit(shipped_config_text)
+def test_schema_and_loader_both_reject(edit: Any, schema_error: str, placeholder_config_text: str, write_config: WriteConfig) -> None:
+    text = edit(placeholder_config_text)
     errors = check_against_schema(text)
     assert any(schema_error in e for e in errors), errors
     with pytest.raises(ConfigError):

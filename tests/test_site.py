@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import DEPLOYED_FIXTURE, SHIPPED_CONFIG, deploy_all, engine_resource, mutate, set_env_field, where
+from conftest import DEPLOYED_FIXTURE, PLACEHOLDER_FIXTURE, deploy_all, engine_resource, mutate, set_env_field, where
 from site_helpers import (
     CONFIG_REL,
     build_ok,
@@ -48,7 +48,7 @@ ROOT_CSS = Path(__file__).resolve().parent.parent / "site-docs" / "assets" / "st
 
 
 def shipped_text() -> str:
-    return SHIPPED_CONFIG.read_text(encoding="utf-8")
+    return PLACEHOLDER_FIXTURE.read_text(encoding="utf-8")
 
 
 def deployed_text() -> str:
@@ -135,7 +135,7 @@ def test_site_has_the_tabs_and_one_nav_entry_per_promotion(shipped_site: Path) -
 def test_site_titles_come_from_the_page_headings(shipped_site: Path) -> None:
     """Agent pages (outside the nav) and section indexes take their title from their <h1>,
     not their file name ("Bob", "Index"): the plugin drops the stamp line before rendering."""
-    config = load_config(str(SHIPPED_CONFIG), display=CONFIG_REL)
+    config = load_config(str(PLACEHOLDER_FIXTURE), display=CONFIG_REL)
     titles = {f"agents/{key}/index.html": agent.display_name for key, agent in config.agents.items()}
     titles.update({"agents/index.html": "Agents", "promotions/index.html": "Promotions"})
     for page, title in titles.items():

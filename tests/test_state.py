@@ -19,7 +19,7 @@ from generator.state import STATE_FILE
 def project(tmp_path: Path) -> Path:
     root = tmp_path / "project"
     (root / "config").mkdir(parents=True)
-    shutil.copy(ROOT / "config" / "agent_engine_envs.yaml", root / "config" / "agent_engine_envs.yaml")
+    shutil.copy(ROOT / "tests" / "fixtures" / "placeholders.yaml", root / "config" / "agent_engine_envs.yaml")
     shutil.copytree(ROOT / "templates", root / "templates")
     return root
 

@@ -40,7 +40,7 @@ BIN = Path(sys.executable).parent
 PYTHON = sys.executable
 PROMOTION = str(BIN / "promotion")
 MKDOCS = str(BIN / "mkdocs")
-SHIPPED_CONFIG = ROOT / "config" / "agent_engine_envs.yaml"
+PLACEHOLDER_FIXTURE = ROOT / "tests" / "fixtures" / "placeholders.yaml"
 
 ENVIRONMENTS = ("dev", "qa", "preprod", "prod")
 DEFAULT_SIZES = (10, 100, 1000, 10000)
@@ -353,7 +353,7 @@ def build_steps(work: Path, sizes: list[int], mkdocs: bool) -> list[Step]:
     shipped.mkdir()
     steps.append(Step("shipped", "-", "import yaml", None, [PYTHON, "-c", "import yaml"], shipped))
     steps.append(Step("shipped", "-", "--help", "import yaml", [PROMOTION, "--help"], shipped))
-    steps.append(Step("shipped", "-", "validate (shipped config)", "import yaml", [PROMOTION, "--config", str(SHIPPED_CONFIG), "validate"], shipped))
+    steps.append(Step("shipped", "-", "validate (shipped config)", "import yaml", [PROMOTION, "--config", str(PLACEHOLDER_FIXTURE), "validate"], shipped))
     for size in sizes:
         for variant in ("placeholder", "deployed"):
             project = work / f"{size}-{variant}"
