@@ -226,8 +226,8 @@ def test_agent_pages_link_each_promotion_step_by_environment_name() -> None:
     env = render.make_environment()
     pages = {p.path: p.body for p in render.render_pages(env, minimal_context())}
     bob = pages["agents/bob.md"]
-    assert "- [dev &rarr; stage](../promotions/dev-to-stage.md):" in bob
-    assert "- [stage &rarr; prod](../promotions/stage-to-prod.md):" in bob
+    assert "| [dev &rarr; stage](../promotions/dev-to-stage.md) | " in bob
+    assert "| [stage &rarr; prod](../promotions/stage-to-prod.md) | " in bob
     assert "&#123;" not in bob
 
 
@@ -380,7 +380,7 @@ MKDOCS_EXTENSION_CONFIGS: dict[str, dict[str, Any]] = {
 
 
 def test_the_extension_list_matches_mkdocs_yml() -> None:
-    text = (PLACEHOLDER_FIXTURE.parent.parent / "mkdocs.yml").read_text(encoding="utf-8")
+    text = (Path(__file__).resolve().parent.parent / "mkdocs.yml").read_text(encoding="utf-8")
     section = text.split("markdown_extensions:", 1)[1].split("\n\n", 1)[0]
     names = re.findall(r"^  - ([A-Za-z_.]+)", section, flags=re.MULTILINE)
     assert names == MKDOCS_EXTENSIONS

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import DEPLOYED_FIXTURE, FOUR_ENVS_FIXTURE, SCHEMA_FILE, PLACEHOLDER_FIXTURE, WriteConfig, mutate, set_env_field
+from conftest import DEPLOYED_FIXTURE, FOUR_ENVS_FIXTURE, PLACEHOLDER_FIXTURE, SCHEMA_FILE, SEED_FIXTURE, WriteConfig, mutate, set_env_field
 
 from generator.errors import ConfigError
 from generator.loader import load_config
@@ -115,11 +115,6 @@ def test_schema_uses_only_checked_keywords() -> None:
     assert keywords(json_schema()) - CHECKED_KEYWORDS == set()
 
 
-def test_shipped_config_starts_with_schema_modeline() -> None:
-    first = PLACEHOLDER_FIXTURE.read_text(encoding="utf-8").split("\n", 1)[0]
-    assert first == "# yaml-language-server: $schema=./agent_engine_envs.schema.json"
-
-
 @pytest.mark.parametrize("config", [PLACEHOLDER_FIXTURE, DEPLOYED_FIXTURE, FOUR_ENVS_FIXTURE], ids=lambda p: p.name)
 def test_modeline_points_at_the_schema(config: Path) -> None:
     first = config.read_text(encoding="utf-8").split("\n", 1)[0]
@@ -127,7 +122,7 @@ def test_modeline_points_at_the_schema(config: Path) -> None:
     assert (config.parent / first.removeprefix(MODELINE)).resolve() == SCHEMA_FILE.resolve()
 
 
-@pytest.mark.parametrize("config", [PLACEHOLDER_FIXTURE, DEPLOYED_FIXTURE, FOUR_ENVS_FIXTURE], ids=lambda p: p.name)
+@pytest.mark.parametrize("config", [PLACEHOLDER_FIXTURE, SEED_FIXTURE, DEPLOYED_FIXTURE, FOUR_ENVS_FIXTURE], ids=lambda p: p.name)
 def test_valid_configs_pass_schema_and_loader(config: Path) -> None:
     assert check_against_schema(config.read_text(encoding="utf-8")) == []
     load_config(str(config))

@@ -102,4 +102,4 @@ def test_a_broken_config_still_fails_after_the_shortcut(project: Path) -> None:
     config = project / "config" / "agent_engine_envs.yaml"
     config.write_text(config.read_text().replace("status: pending", "status: validated", 1))
     code, _, err = generate(project)
-    assert code == 2 and "PR001" in err
+    assert code == 1 and "PR001" in err
