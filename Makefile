@@ -16,6 +16,11 @@ export NO_MKDOCS_2_WARNING := 1
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-46s %s\n", $$1, $$2}'
+	@printf "  %-46s %s\n" "promote-agent-config-<from>-to-<to>" "show any other step of the pipeline (e.g. dev-to-qa)"
+	@printf "  %-46s %s\n" "promote-agent-config-validate-<from>-to-<to>" "check any other step of the pipeline"
+	@echo
+	@echo "make exits 2 whenever a command fails, whatever the command's own code. Where the code"
+	@echo "matters (CI: 1 config wrong, 2 not ready, 3 docs stale), call .venv/bin/promotion directly."
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +30,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## create .venv and install the project with its test tools
 
-validate: $(STAMP) ## check every readiness rule over the config (exit 2 when one fails)
+validate: $(STAMP) ## check every config rule (promotion exits 1 when the config is wrong)
 	$(PROMOTION) validate
 
 docs: $(STAMP) ## validate the config and regenerate the runbook pages and the CLAUDE.md section
@@ -67,15 +72,21 @@ promote-agent-config-dev-to-stage: $(STAMP) ## show the dev -> stage promotion p
 promote-agent-config-stage-to-prod: $(STAMP) ## show the stage -> prod promotion path
 	$(PROMOTION) path --from-env stage --to-env prod
 
-promote-agent-config-validate-dev-to-stage: $(STAMP) ## exit 2 while dev -> stage is not ready
+promote-agent-config-validate-dev-to-stage: $(STAMP) ## fail while an agent is blocked on dev -> stage
 	$(PROMOTION) validate --from-env dev --to-env stage
 
-promote-agent-config-validate-stage-to-prod: $(STAMP) ## exit 2 while stage -> prod is not ready
+promote-agent-config-validate-stage-to-prod: $(STAMP) ## fail while an agent is blocked on stage -> prod
 	$(PROMOTION) validate --from-env stage --to-env prod
 
 # Any other step of a configured pipeline (e.g. dev -> qa): the generated pages name these.
+# A stem without `-to-` (a typo such as promote-agent-config-dev-stage) gets a one-line hint.
+STEP_HINT = { printf 'make: no target %s; use promote-agent-config-[validate-]<from>-to-<to>: ' '$@'; \
+	$(PROMOTION) steps | sed 's/^/promote-agent-config-validate-/' | tr '\n' ' '; echo; } >&2; exit 2
+
 promote-agent-config-validate-%: $(STAMP)
+	@case '$*' in *-to-*) ;; *) $(STEP_HINT);; esac
 	$(PROMOTION) validate --from-env $(word 1,$(subst -to-, ,$*)) --to-env $(word 2,$(subst -to-, ,$*))
 
 promote-agent-config-%: $(STAMP)
+	@case '$*' in *-to-*) ;; *) $(STEP_HINT);; esac
 	$(PROMOTION) path --from-env $(word 1,$(subst -to-, ,$*)) --to-env $(word 2,$(subst -to-, ,$*))

@@ -110,6 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--agent", default="all", metavar="NAME|all", help="agents the step check covers (default all)")
     validate.add_argument("--format", **_formats(OutputFormat.TEXT, OutputFormat.JSON, OutputFormat.GITHUB))
 
+    steps_cmd = add("steps", "list the pipeline's promotion steps, one per line (<from>-to-<to>), for scripts and CI matrices")
+    steps_cmd.add_argument("--format", **_formats(OutputFormat.TEXT, OutputFormat.JSON))
+
     rules_cmd = add("rules", "list the readiness rules")
     rules_cmd.add_argument("--format", **_formats(OutputFormat.TEXT, OutputFormat.JSON))
 
@@ -352,6 +355,16 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return code
 
 
+def cmd_steps(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    config = _load(args)
+    steps = [{"from": a, "to": b, "key": f"{a}_to_{b}", "slug": f"{a}-to-{b}"} for a, b in config.consecutive_pairs()]
+    if args.format == OutputFormat.JSON.value:
+        _json(steps, out)
+    else:
+        out.write("".join(f"{s['slug']}\n" for s in steps))
+    return ExitCode.OK
+
+
 def cmd_rules(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from . import rules
 
@@ -409,6 +422,7 @@ COMMANDS = {
     "show": cmd_show,
     "path": cmd_path,
     "validate": cmd_validate,
+    "steps": cmd_steps,
     "rules": cmd_rules,
     "schema": cmd_schema,
     "generate": cmd_generate,

@@ -399,3 +399,82 @@ def test_shipped_config_loads(placeholder_config_path: str) -> None:
     assert list(config.agents) == ["bob", "foreman"]
     assert config.environment_order == ["dev", "stage", "prod"]
     assert config.agents["foreman"].agent_dir == "agents/iam-senior-adk-devops-lead"
+
+
+# --- messages a new user found wanting (issue: the seed's file works unchanged) -----------------
+
+
+def _only_problem(path: str) -> Problem:
+    with pytest.raises(ConfigError) as excinfo:
+        load_config(path)
+    problems = excinfo.value.problems()
+    assert len(problems) == 1, [p.format() for p in problems]
+    return problems[0]
+
+
+def test_yes_for_a_boolean_says_yaml_reads_it_as_true(placeholder_config_text: str, write_config: WriteConfig) -> None:
+    text = mutate(placeholder_config_text, "    manual_approval: true\n", "    manual_approval: yes\n")
+    problem = _only_problem(write_config(text))
+    assert problem.message == "`yes` is ambiguous: YAML 1.1 reads it as true, YAML 1.2 as the string `yes`"
+    assert problem.hint == "write `manual_approval: true`"
+    assert "got a boolean" not in problem.message
+
+
+def test_an_impossible_date_says_it_does_not_exist(placeholder_config_text: str, write_config: WriteConfig) -> None:
+    text = mutate(placeholder_config_text, "last_updated: 2025-12-11", "last_updated: 2025-02-30")
+    problem = _only_problem(write_config(text))
+    assert problem.message.startswith("the date `2025-02-30` does not exist")
+    assert "got a date" not in problem.message
+
+
+def test_an_unquoted_channel_says_hash_starts_a_comment(placeholder_config_text: str, write_config: WriteConfig) -> None:
+    text = mutate(placeholder_config_text, 'approval_channel: "#deployments"', "approval_channel: #deployments")
+    problem = _only_problem(write_config(text))
+    assert problem.path == "promotion.stage_to_prod.approval_channel"
+    assert problem.message == "`approval_channel` is empty: `#` starts a YAML comment, so `#deployments` is not its value"
+    assert problem.hint == 'quote the value: approval_channel: "#deployments"'
+    assert "null" not in problem.message
+
+
+def test_a_missing_colon_points_at_the_line_with_the_mistake(placeholder_config_text: str, write_config: WriteConfig) -> None:
+    text = mutate(placeholder_config_text, "    auto_deploy: true\n", "    auto_deploy true\n")
+    problem = _only_problem(write_config(text))
+    line, col = where(text, "auto_deploy true")
+    assert (problem.location.line, problem.location.col) == (line, col)
+    assert f"line {line} (`auto_deploy true`) has no `:` after its key" in problem.message
+    assert problem.hint == "write `key: value`, with a space after the colon"
+
+
+@pytest.mark.parametrize("indent", ["\t", "  \t"])
+def test_the_tab_error_names_the_tab_once(placeholder_config_text: str, write_config: WriteConfig, indent: str) -> None:
+    text = mutate(placeholder_config_text, "    display_name: Bob's Brain", indent + "display_name: Bob's Brain")
+    problem = _only_problem(write_config(text))
+    assert problem.message.count("tab") == 1, problem.message
+
+
+def test_the_reserved_name_hint_matches_the_readme(placeholder_config_text: str, write_config: WriteConfig) -> None:
+    text = mutate(placeholder_config_text, "  foreman:\n", "  com0:\n")
+    problem = _only_problem(write_config(text))
+    assert "com0-com9, lpt0-lpt9" in problem.hint
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert "`com0`-`com9`, `lpt0`-`lpt9`" in readme
+
+
+def test_a_former_key_name_gets_its_new_name(placeholder_config_text: str, write_config: WriteConfig) -> None:
+    text = mutate(placeholder_config_text, "    agent_dir: agents/bob\n", "    directory: agents/bob\n")
+    problem = _only_problem(write_config(text))  # one problem: no "agent_dir is missing" as well
+    assert (problem.code, problem.path) == ("renamed-key", "agents.bob.directory")
+    assert problem.message == "`directory` is called `agent_dir` in schema 1.0.0"
+    text = mutate(placeholder_config_text, "    purpose: Production workloads\n", "    description: Production workloads\n")
+    assert _only_problem(write_config(text)).message == "`description` is called `purpose` in schema 1.0.0"
+
+
+def test_pr005_lists_the_expected_keys_in_pipeline_order(write_config: WriteConfig) -> None:
+    from conftest import FOUR_ENVS_FIXTURE
+
+    from generator import rules
+
+    text = mutate(FOUR_ENVS_FIXTURE.read_text(encoding="utf-8"), "  preprod_to_prod:\n", "  preprod_to_live:\n")
+    found = [v for v in rules.run(load_config(write_config(text))) if v.code == "PR005" and v.path == "promotion.preprod_to_live"]
+    # pipeline order, not alphabetical (which would put preprod_to_prod before qa_to_preprod)
+    assert [v.hint for v in found] == ["the promotion entries are, in pipeline order: dev_to_qa, qa_to_preprod, preprod_to_prod"]
