@@ -126,8 +126,9 @@ def distinct_engines(mentions: list[EngineMention]) -> dict[str, list[EngineMent
     Mentions with the same number are one engine: a bare ``Engine ID: N`` and
     ``projects/.../reasoningEngines/N``, and also two full names that differ only in the
     project (the SDK prints the project number where a script may print the project ID;
-    engine numbers are 19-digit random IDs). The key is the full name, the one from a
-    ``Resource Name:`` line first. The same number in two locations can't be told apart:
+    engine numbers are 19-digit random IDs). The key is a full name: the last one on a
+    ``Resource Name:`` line (the summary a deploy script prints at its end, after the SDK's
+    log lines), else the first full name. The same number in two locations can't be told apart:
     those are kept as separate engines (and a bare mention of it on its own).
     """
     by_number: dict[str, list[EngineMention]] = {}
@@ -141,7 +142,7 @@ def distinct_engines(mentions: list[EngineMention]) -> dict[str, list[EngineMent
                 groups.setdefault(mention.engine, []).append(mention)
             continue
         labelled = [m for m in full if m.kind is MentionKind.RESOURCE_NAME_LINE]
-        key = (labelled or full)[0].engine if full else number
+        key = (labelled[-1] if labelled else full[0]).engine if full else number
         groups[key] = same
     # Order by first mention, so messages follow the log.
     return dict(sorted(groups.items(), key=lambda item: (item[1][0].line, item[1][0].col)))

@@ -236,11 +236,6 @@ def _name_time(at: str) -> str:
     return at[0:4] + at[5:7] + at[8:10] + "T" + at[11:13] + at[14:16] + at[17:19] + at[19:]
 
 
-def _at_from_name_time(stamp: str) -> str:
-    """``20260120T093015.123456Z`` -> ``2026-01-20T09:30:15.123456Z``."""
-    return f"{stamp[0:4]}-{stamp[4:6]}-{stamp[6:8]}T{stamp[9:11]}:{stamp[11:13]}:{stamp[13:15]}{stamp[15:]}"
-
-
 def entry_file_name(entry: Entry, suffix: str) -> str:
     """The file name for ``entry`` with the random ``suffix`` (6 hex digits)."""
     engine = entry.engine or NO_ENGINE
@@ -359,10 +354,16 @@ def write_entry(directory: str | os.PathLike[str], entry: Entry) -> Path:
 def parse_name(name: str) -> EntryName | None:
     """What the file name ``name`` says, or None when it is not a ledger entry's name."""
     match = _ENTRY_NAME_RE.match(name)
-    if match is None:
-        return None
-    engine = match["engine"]
-    return EntryName(name, _at_from_name_time(match["time"]), match["agent"], match["env"], Action(match["action"]), None if engine == NO_ENGINE else engine, match["suffix"])
+    return None if match is None else _entry_name(name, match.groups())
+
+
+_ACTION_BY_VALUE = {action.value: action for action in Action}  # a dict lookup: Action(value) is ~10x slower
+
+
+def _entry_name(name: str, parts: tuple[str, ...]) -> EntryName:
+    stamp, agent, env, action, engine, suffix = parts
+    at = f"{stamp[0:4]}-{stamp[4:6]}-{stamp[6:8]}T{stamp[9:11]}:{stamp[11:13]}:{stamp[13:15]}{stamp[15:]}"
+    return EntryName(name, at, agent, env, _ACTION_BY_VALUE[action], None if engine == NO_ENGINE else engine, suffix)
 
 
 def scan(directory: str | os.PathLike[str]) -> list[EntryName]:
@@ -392,8 +393,7 @@ def scan(directory: str | os.PathLike[str]) -> list[EntryName]:
                 continue
             problems.append(_name_problem(directory, name))
             continue
-        engine = parts["engine"]
-        found.append(EntryName(name, _at_from_name_time(parts["time"]), parts["agent"], parts["env"], Action(parts["action"]), None if engine == NO_ENGINE else engine, parts["suffix"]))
+        found.append(_entry_name(name, parts.groups()))
     if problems:
         raise ConfigError(problems)
     return found
@@ -406,7 +406,7 @@ def _name_problem(directory: str | os.PathLike[str], name: str) -> Problem:
         why = f" (it does not end in `{ENTRY_SUFFIX}`)"
     elif len(parts) != 7:
         why = f" (it has {len(parts)} dot-separated parts before `{ENTRY_SUFFIX}`, an entry's name has 7)"
-    elif parts[4] not in {a.value for a in Action}:
+    elif parts[4] not in _ACTION_BY_VALUE:
         why = f" (`{parts[4]}` is not an action: {', '.join(a.value for a in Action)})"
     return Problem(
         Location(os.path.join(directory, name), 1, 1),
