@@ -70,10 +70,9 @@ _CLASSES: dict[int, type[model.Node]] = {
 }
 
 
-
 def register_model_class(spec: Spec, cls: type[model.Node]) -> None:
     """Let the walker build ``cls`` for objects of ``spec`` (a document type other than the config,
-    e.g. a ledger entry). ``cls`` needs a ``key`` slot unless it is a document's top level."""
+    e.g. a ledger entry). ``cls`` needs a ``key`` slot: the walker sets it (to "" at first)."""
     _CLASSES[id(spec)] = cls
 
 
