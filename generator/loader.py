@@ -69,6 +69,13 @@ _CLASSES: dict[int, type[model.Node]] = {
     id(model.CHECK_SPEC): model.Check,
 }
 
+
+def register_model_class(spec: Spec, cls: type[model.Node]) -> None:
+    """Let the walker build ``cls`` for objects of ``spec`` (a document type other than the config,
+    e.g. a ledger entry). ``cls`` needs a ``key`` slot: the walker sets it (to "" at first)."""
+    _CLASSES[id(spec)] = cls
+
+
 try:  # libyaml is optional in PyYAML; fall back to the pure-Python loader
     _BaseLoader: Any = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - depends on how PyYAML was built
@@ -439,6 +446,7 @@ class _Walker:
             assert spec.values is not None
             out: dict[str, Any] = {}
             entries = self.items(node, path)
+            keyed = spec.values.kind == "object"  # a model object learns its key; a map of strings holds plain str
             if len(entries) < spec.min_items:
                 self.problem(node, path, f"`{field}` is empty", f"add at least one {spec.key_doc}", "empty")
             for key, key_node, value_node in entries:
@@ -458,7 +466,8 @@ class _Walker:
                     continue
                 value = self.value(value_node, spec.values, child, key)
                 if value is not None:
-                    value.key = key
+                    if keyed:
+                        value.key = key
                     out[key] = value
             return out
         finally:
