@@ -505,7 +505,7 @@ def test_the_matrix_summarises_each_promotion(tmp_path: Path, shipped_text: str)
     bob_row = next(line for line in pair.split("\n") if line.startswith("| [bob]"))
     foreman_row = next(line for line in pair.split("\n") if line.startswith("| [foreman]"))
     assert bob_row.endswith('| <span class="promo-badge promo-ready">ready</span> |')
-    assert foreman_row.endswith("| dev engine ID is a placeholder&#59; stage engine ID is a placeholder |")
+    assert foreman_row.endswith("| dev engine ID is a placeholder; stage engine ID is a placeholder |")
 
 
 def test_a_rule_warning_marks_the_matrix_cell_with_a_tooltip(tmp_path: Path, shipped_text: str) -> None:
@@ -516,7 +516,7 @@ def test_a_rule_warning_marks_the_matrix_cell_with_a_tooltip(tmp_path: Path, shi
     matrix = (root / "site-docs" / "matrix.md").read_text(encoding="utf-8")
     row = next(line for line in matrix.split("\n") if line.startswith("| [bob](agents/bob.md) | dev |"))
     assert row.endswith(
-        '| <span class="promo-badge promo-warning" title="PR009&#58; engine &#96;111&#96; is set but status is still &#96;pending&#96;">warning</span> |'
+        '| <span class="promo-badge promo-warning" title="PR009: engine &#96;111&#96; is set but status is still &#96;pending&#96;">warning</span> |'
     )
 
 
@@ -549,7 +549,7 @@ def test_the_playbook_has_every_section(project: Path) -> None:
         assert "- [ ] Engine IDs configured for every agent" in checklist
         assert "- [ ] Unit tests passing: `make test`" in checklist
     assert "Manual approval" not in dev_stage
-    assert "- [ ] Manual approval given in <code>&#35;deployments</code>" in stage_prod
+    assert "- [ ] Manual approval given in `#deployments`" in stage_prod
     assert "- [ ] Stage smoke tests passing: `make smoke-test-stage`" in stage_prod
     assert "projects/&lt;project&gt;/locations/&lt;region&gt;/reasoningEngines/&lt;number&gt;" in text
     assert 'git commit -am "Record bob dev engine"' in text
