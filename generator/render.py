@@ -1,10 +1,10 @@
 """The Jinja environment and model -> {page path: Markdown text}.
 
 Config text is data, never markup. Every ``{{ }}`` goes through ``finalize``, which
-turns each ASCII character that is not a letter, digit, space or tab into a numeric
-entity and newlines into ``<br>`` (see RESEARCH.md: the one escaper that held against
-28 hostile strings through 20 Markdown extensions). Templates opt out only through
-the filters below, each of which escapes for its own context and returns ``Markup``.
+escapes only what Markdown (with mkdocs.yml's extensions) would act on where it stands
+and turns newlines into ``<br>``, so the pages read like Markdown a person wrote (the
+rules are next to ``_INLINE_RE``). Templates opt out only through the filters below,
+each of which escapes for its own context and returns ``Markup``.
 Templates run in Jinja's sandbox with ``StrictUndefined``: a typo fails loudly.
 """
 
@@ -25,54 +25,131 @@ from .model import Config
 from .paths import builtin_templates_dir
 from .text import plural
 
-_SAFE_ASCII = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 \t")
 _VERBATIM_RE = re.compile(r"^[A-Za-z0-9 ._/-]*$")
-# Plain values (paths, project IDs, `make check-drift`) are left readable so generated
-# pages diff well. They hold only letters, digits, space and `._/-`, and none of the
-# sequences some Markdown extension turns into markup: `--`/`...` (smarty), fractions
-# and `c/o` (smartsymbols), `_` at a word edge (emphasis), a list marker at the start.
-_PLAIN_RE = re.compile(r"^[A-Za-z0-9 ./_-]*$")
-_PLAIN_TRAPS = re.compile(r"--|\.\.|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])|[0-9]/[0-9]|[cC]/[oO]|^\s*[0-9]+[.)](\s|$)|^\s*-|^\s|\s$|\s\s")
+
+# What Markdown (Python-Markdown with mkdocs.yml's extensions) would act on, and how each
+# one is made inert. A backslash escape where Python-Markdown accepts one (its
+# ESCAPED_CHARS), an entity otherwise; everything else stays as written so the generated
+# pages read (and diff) like Markdown a person wrote.
+#
+# Anywhere: `<` (raw HTML, autolinks, comments, markers, `--8<--`), backticks, `*`, `[`
+# `]` (links, images, task boxes, [TOC]), `\`; `{` (attr_list; an entity, so no `{{` or
+# `{%` is left for a macro plugin either) and `|` (tables split on `\|` in the source but
+# not on the entity) as entities; `&` only where it could start
+# an entity; `_` only at a word edge (smart emphasis ignores intraword `_`); `:` only
+# where `:name:` could be an emoji shortcode; the first of `==` `~~` `^^` `++` (mark,
+# tilde/fences, caret, keys); and the shapes of a script URL or an event handler
+# (`javascript:`, `onclick=`), which no Markdown runs but which must never reach a page
+# ready to paste into HTML.
+_ALWAYS = {"<": "&lt;", "`": "\\`", "|": "&#124;", "[": "\\[", "]": "\\]", "*": "\\*", "\\": "\\\\", "{": "&#123;", "\r": ""}
+_DOUBLED = {"=": "&#61;", "~": "&#126;", "^": "&#94;", "+": "\\+"}
+_INLINE_RE = re.compile(
+    r"[<`|\[\]*\\{\r]"
+    r"|\n"
+    r"|[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f]"
+    r"|&(?=#|[A-Za-z0-9]+;|$)"
+    r"|(?<![^\W_])_|_(?![^\W_])"  # as _EDGE_UNDERSCORE_RE
+    r"|(?i:\b(?:java|vb)script):|:(?=[+\-\w]+:)"
+    r"|(?i:\bon[a-z]+)=|=(?==)|~(?=~)|\^(?=\^)|\+(?=\+)"
+)
+# Only at the start of a value (the templates put some values at the start of a line):
+# heading `#`, quote `>`, list `-` `+` `1.` `1)`, setext/hr `=` `-`, admonition `!!!`,
+# details `???`, and leading whitespace (an indented code block).
+_LINE_START_RE = re.compile(r"[ \t#>+=\-]|!!!|\?\?\?|[0-9]+[.)](?=[ \t]|$)")
+_LINE_START = {" ": "&#32;", "\t": "&#9;", "#": "\\#", ">": "\\>", "+": "\\+", "-": "\\-", "=": "&#61;", "!": "\\!", "?": "&#63;", ".": "\\.", ")": "\\)"}
+# Only at the end: trailing whitespace (two spaces before a line end are a hard break) and
+# `#` (a heading drops its trailing hashes).
+_LINE_END = {" ": "&#32;", "\t": "&#9;", "#": "\\#"}
+# Fast path: nothing above can apply (most statuses, names, regions, descriptions, and
+# identifiers whose `_` are all intraword).
+_QUIET_RE = re.compile(r"[^<`|\[\]*\\{\r\n\x00-\x08\x0b-\x0c\x0e-\x1f\x7f&:=~^+]*")
+_EDGE_UNDERSCORE_RE = re.compile(r"(?<![^\W_])_|_(?![^\W_])")
+_QUIET_START = frozenset(" \t#>+=-!?0123456789")
+
+# Inside a double-quoted attribute of inline HTML the tag is passed through as written,
+# so backslash escapes would show; but the table splitter and the inline patterns that run
+# before raw HTML (code, escapes, links, autolinks) still see the text. Entities only.
+_ATTR = {'"': "&quot;", "&": "&amp;", "<": "&lt;", ">": "&gt;", "`": "&#96;", "|": "&#124;", "[": "&#91;", "]": "&#93;", "\\": "&#92;", "{": "&#123;", "}": "&#125;", "\n": "&#10;", "\r": ""}
+_ATTR_RE = re.compile(
+    r"[\"&<>`|\[\]\\{}\n\r]"
+    r"|[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f]"
+    r"|(?i:\b(?:java|vb)script):|:(?=[+\-\w]+:)"
+    r"|(?i:\bon[a-z]+)=|=(?==)|~(?=~)|\^(?=\^)|\+(?=\+)"
+)
+
+
+def _entity(char: str) -> str:
+    return f"&#{ord(char)};"
+
+
+def _inline(match: re.Match[str]) -> str:
+    char = match.group()
+    if len(char) > 1:  # `javascript:` or `onclick=`: the word stays, its `:`/`=` goes
+        return char[:-1] + _entity(char[-1])
+    if char in _ALWAYS:
+        return _ALWAYS[char]
+    if char == "\n":
+        return "<br>"
+    if char == "&":
+        return "&amp;"
+    if char == "_":
+        return "\\_"
+    if char == ":":
+        return "&#58;"
+    if char in _DOUBLED:
+        return _DOUBLED[char]
+    return _entity(char)  # a control character
+
+
+def _attr(match: re.Match[str]) -> str:
+    char = match.group()
+    if len(char) > 1:
+        return char[:-1] + _entity(char[-1])
+    return _ATTR[char] if char in _ATTR else _entity(char)
+
+
+def _markdown(text: str, *, start: bool = True, end: bool = True) -> str:
+    """``md_escape`` of ``text``; ``start``/``end``: whether it may begin or end a line."""
+    head = tail = ""
+    if start and (first := _LINE_START_RE.match(text)):
+        token = first.group()
+        head = token[:-1] + _LINE_START[token[-1]] if token[0].isdigit() else _LINE_START[token[0]] + token[1:]
+        text = text[first.end() :]
+    if end and text and text[-1] in _LINE_END:
+        tail, text = _LINE_END[text[-1]], text[:-1]
+    return head + _INLINE_RE.sub(_inline, text) + tail
 
 
 @lru_cache(maxsize=1 << 16)  # statuses, regions, names repeat across thousands of cells
 def is_plain(text: str) -> bool:
     """True when ``text`` renders as itself in any Markdown context without escaping."""
-    return bool(_PLAIN_RE.match(text)) and not _PLAIN_TRAPS.search(text)
+    return md_escape(text) == text
 
 
 @lru_cache(maxsize=1 << 16)
 def md_escape(text: str) -> str:
-    """Escape text for any Markdown context outside code: table cells, lists, headings, attributes.
+    """Escape text for any Markdown context outside code: paragraphs, table cells, lists, headings.
 
-    Every ASCII character that is not a letter, digit, space or tab becomes a numeric
-    entity and a newline becomes ``<br>``; plain values (``is_plain``) are returned as is.
+    Only what Markdown would act on is escaped (see ``_INLINE_RE`` and ``_LINE_START_RE``);
+    a newline becomes ``<br>``. ``Bob's Brain (edited)``, ``a, b: c`` and ``engine_id``
+    come out as they are.
     """
-    if is_plain(text):
+    if (
+        _QUIET_RE.fullmatch(text)
+        and text[:1] not in _QUIET_START
+        and text[-1:] not in _LINE_END
+        and ("_" not in text or not _EDGE_UNDERSCORE_RE.search(text))
+    ):
         return text
-    return _entities(text, "<br>")
+    return _markdown(text)
 
 
+@lru_cache(maxsize=1 << 12)
 def attr_escape(text: str) -> str:
-    """Escape text for a double-quoted HTML attribute value (a tooltip): as ``md_escape``,
-    but a newline becomes ``&#10;`` (a ``<br>`` would show literally in the tooltip)."""
-    if is_plain(text):
-        return text
-    return _entities(text, "&#10;")
-
-
-def _entities(text: str, newline: str) -> str:
-    out = []
-    for char in text:
-        if char in _SAFE_ASCII or ord(char) > 127:
-            out.append(char)
-        elif char == "\n":
-            out.append(newline)
-        elif char == "\r":
-            continue
-        else:
-            out.append(f"&#{ord(char)};")
-    return "".join(out)
+    """Escape text for a double-quoted HTML attribute value (a tooltip): ``"``, ``&``, ``<``,
+    ``>`` and what Markdown would still act on become entities; a newline becomes ``&#10;``
+    (a ``<br>`` would show literally in the tooltip)."""
+    return _ATTR_RE.sub(_attr, text)
 
 
 def _finalize(value: Any) -> Any:
@@ -85,11 +162,19 @@ def _finalize(value: Any) -> Any:
     return md_escape(str(value))
 
 
+# A code span shows its text as written, but can't hold a backtick, a newline, a `|` (a
+# table would still split there outside Python-Markdown, e.g. on GitHub) or leading and
+# trailing whitespace (stripped), and an entity in it would show literally. Jinja syntax
+# (`{{`, `{%`, `{#`) is kept out of the page source too.
+_CODE_SPAN_RE = re.compile(r"[^\s`|\x00-\x1f\x7f](?:[^`|\n\r\x00-\x08\x0b-\x1f\x7f]*[^\s`|\x00-\x1f\x7f])?")
+_TEMPLATE_SYNTAX_RE = re.compile(r"\{[{%#]")
+
+
 def code(value: Any) -> Markup:
-    """Inline code: backticks for plain values, else ``<code>`` with escaped content
-    (entities inside backticks would show literally)."""
+    """Inline code: backticks around the text as it is when a code span can hold it (see
+    ``_CODE_SPAN_RE``), else ``<code>`` with escaped content."""
     text = str(value)
-    if is_plain(text) and text:
+    if _CODE_SPAN_RE.fullmatch(text) and not _TEMPLATE_SYNTAX_RE.search(text):
         return Markup(f"`{text}`")
     return Markup(f"<code>{md_escape(text)}</code>")
 
@@ -106,12 +191,14 @@ def attr_value(value: Any) -> Markup:
 
 def code_spans(value: Any) -> Markup:
     """Documentation text written in the code (rule titles, schema descriptions), where
-    backticks mark code: each `` `span` `` becomes ``<code>`` and everything is escaped.
-    Unbalanced backticks are shown as they are."""
-    parts = str(value).split("`")
+    backticks mark code: each `` `span` `` becomes inline code (``code``) and the rest is
+    escaped. Unbalanced backticks are shown as they are."""
+    text = str(value)
+    parts = text.split("`")
     if len(parts) % 2 == 0:
-        return Markup(md_escape(str(value)))
-    return Markup("".join(md_escape(part) if i % 2 == 0 else f"<code>{md_escape(part)}</code>" for i, part in enumerate(parts)))
+        return Markup(md_escape(text))
+    last = len(parts) - 1
+    return Markup("".join(_markdown(part, start=i == 0, end=i == last) if i % 2 == 0 else code(part) for i, part in enumerate(parts)))
 
 
 def verbatim(value: Any) -> Markup:

@@ -513,7 +513,7 @@ def test_the_matrix_summarises_each_promotion(tmp_path: Path, shipped_text: str)
     # The verdict is the second column, so it stays on screen on a phone.
     assert bob_row.split(" | ")[1] == '<span class="promo-badge promo-state promo-state-promoted">promoted</span>'
     assert foreman_row.split(" | ")[1] == '<span class="promo-badge promo-state promo-state-blocked">blocked</span>'
-    assert foreman_row.split(" | ")[2].startswith("dev engine ID is a placeholder. Next: deploy <code>foreman</code> to <code>dev</code>")
+    assert foreman_row.split(" | ")[2].startswith("dev engine ID is a placeholder. Next: deploy `foreman` to `dev`, then record its engine")
 
 
 def test_a_rule_warning_marks_the_matrix_cell_with_a_tooltip(tmp_path: Path, shipped_text: str) -> None:
@@ -523,7 +523,7 @@ def test_a_rule_warning_marks_the_matrix_cell_with_a_tooltip(tmp_path: Path, shi
     assert [v.code for v in result.warnings] == ["PR009"]
     matrix = (root / "site-docs" / "matrix.md").read_text(encoding="utf-8")
     row = next(line for line in matrix.split("\n") if line.startswith("| [bob](agents/bob.md) | dev |"))
-    assert row.split(" | ")[4] == '<span class="promo-badge promo-warning" title="PR009&#58; engine &#96;111&#96; is set but status is still &#96;pending&#96;">warning</span>'
+    assert row.split(" | ")[4] == '<span class="promo-badge promo-warning" title="PR009: engine &#96;111&#96; is set but status is still &#96;pending&#96;">warning</span>'
 
 
 
@@ -561,7 +561,7 @@ def test_the_playbook_has_every_section(project: Path) -> None:
         assert f"2. [ ] `promotion validate --from-env {source} --to-env {target}` exits 0: no agent is blocked." in checklist
         assert "    - [ ] Unit tests passing: `make test`" in checklist
     assert "3. No manual approval is required." in dev_stage
-    assert "3. [ ] Manual approval given in <code>&#35;deployments</code>." in stage_prod
+    assert "3. [ ] Manual approval given in `#deployments`." in stage_prod
     assert "    - [ ] Stage smoke tests passing: `make smoke-test-stage`" in stage_prod
     assert "projects/&lt;project&gt;/locations/&lt;region&gt;/reasoningEngines/&lt;number&gt;" in text
     assert "- **prod** (Production workloads): full monitoring; alerting on" in text

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import shutil
+from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -86,13 +87,13 @@ FORBIDDEN_TAGS = {"script", "img", "iframe", "style", "object", "embed", "link",
 URL_ATTRIBUTES = {"href", "src", "action", "formaction", "xlink:href", "data", "poster", "srcset"}
 
 
-def hostile_data() -> tuple[dict[str, Any], dict[str, str]]:
-    """valid.yaml with the payload in every free-text field, each value tagged by its path."""
+def hostile_data(text: Callable[[str], str] = lambda path: f"[{path}]\n{PAYLOAD}") -> tuple[dict[str, Any], dict[str, str]]:
+    """valid.yaml with ``text(path)`` (by default the payload, tagged by its path) in every free-text field."""
     data = copy.deepcopy(BASE)
     values: dict[str, str] = {}
 
     def put(holder: dict[str, Any], key: str, path: str) -> None:
-        holder[key] = values[path] = f"[{path}]\n{PAYLOAD}"
+        holder[key] = values[path] = text(path)
 
     for name, env in data["environments"].items():
         put(env, "purpose", f"environments.{name}.purpose")
@@ -107,7 +108,7 @@ def hostile_data() -> tuple[dict[str, Any], dict[str, str]]:
         for index, check in enumerate(checks):
             path = f"promotion.{key}.required_checks[{index}]"
             if isinstance(check, str):
-                checks[index] = values[f"{path}.name"] = f"[{path}.name]\n{PAYLOAD}"
+                checks[index] = values[f"{path}.name"] = text(f"{path}.name")
             else:
                 put(check, "name", f"{path}.name")
                 put(check, "command", f"{path}.command")
@@ -311,6 +312,100 @@ def test_config_text_is_never_compiled_as_a_template(hostile: Path, tmp_path: Pa
     generate_project(project, HOSTILE)
     for path in generated_files(project):
         assert path.read_bytes() == (hostile / path.relative_to(project)).read_bytes()
+
+
+# --- readable text that only looks like markup -------------------------------------------------
+#
+# The escaper leaves punctuation alone unless Markdown would act on it there. Each case is the
+# whole value of every free-text field (so it starts a line in the description paragraph, ends
+# one in the heading, sits in table cells, list items and code), and pairs the value with how
+# its prose form must read in the Markdown source: the readable characters stay as written.
+
+READABLE = [
+    ("Bob's Brain (edited), v2: it's ready? yes! 100% @team $5 ~ok ^up = \"quoted\" + more; a, b: c", "Bob's Brain (edited), v2: it's ready? yes! 100% @team $5 ~ok ^up = \"quoted\" + more; a, b: c"),
+    ("it's <b>x</b>", "it's &lt;b>x&lt;/b>"),
+    ("(see [x](javascript:alert(1)))", "(see \\[x\\](javascript&#58;alert(1)))"),
+    ("<img src=x onerror=alert(1)> it's", "&lt;img src=x onerror&#61;alert(1)> it's"),
+    ("a_b_c and snake_case_name", "a_b_c and snake_case_name"),
+    ("_a_ and __b__", "\\_a\\_ and \\_\\_b\\_\\_"),
+    ("*a* and **b**", "\\*a\\* and \\*\\*b\\*\\*"),
+    (":smile: at 10:30", "&#58;smile: at 10:30"),
+    ("==x== ~~y~~ ^^z^^ ++ctrl++", "&#61;=x&#61;= &#126;~y&#126;~ &#94;^z&#94;^ \\++ctrl\\++"),
+    ("{: onclick=alert(1)}", "&#123;: onclick&#61;alert(1)}"),
+    ("{{ 7*7 }} {% raw %}", "&#123;&#123; 7\\*7 }} &#123;% raw %}"),
+    ('--8<-- "x"', '\\--8&lt;-- "x"'),
+    ("1. x", "1\\. x"),
+    ("1) x", "1\\) x"),
+    ("# x", "\\# x"),
+    ("#deployments", "\\#deployments"),
+    ("> x", "\\> x"),
+    ("- x", "\\- x"),
+    ("+ x", "\\+ x"),
+    ("---", "\\---"),
+    ("===", "&#61;&#61;="),
+    ('!!! danger "x"', '\\!!! danger "x"'),
+    ("??? note", "&#63;?? note"),
+    ("~~~", "&#126;&#126;~"),
+    ("[TOC]", "\\[TOC\\]"),
+    ("[ ] not a task", "\\[ \\] not a task"),
+    ("    indented", "&#32;   indented"),
+    ("C# and F#", "C# and F\\#"),
+    ("a & b, R&D, &amp; &#60;", "a & b, R&D, &amp;amp; &amp;#60;"),
+    ("a \\ b", "a \\\\ b"),
+    ("make test | tee log", "make test &#124; tee log"),
+    ("<!-- END promotion -->", "&lt;!-- END promotion -->"),
+]
+
+
+@pytest.fixture(scope="module")
+def readable(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One generated project per case: {value: project folder}."""
+    return {value: generate_project(tmp_path_factory.mktemp("readable"), readable_data(value)) for value, _ in READABLE}
+
+
+def readable_data(value: str) -> dict[str, Any]:
+    # Checks are merged by name along the pipeline: each check keeps a name of its own.
+    return hostile_data(lambda path: f"{value} ({path})" if path.startswith("promotion.") else value)[0]
+
+
+def test_readable_cases_are_what_md_escape_gives() -> None:
+    # The table above is the escaper's contract; the end-to-end tests below check it holds on the pages.
+    assert [render.md_escape(value) for value, _ in READABLE] == [source for _, source in READABLE]
+
+
+@pytest.mark.parametrize(("value", "source"), READABLE, ids=[value for value, _ in READABLE])
+def test_readable_text_stays_readable_in_the_markdown(readable: dict[str, Path], value: str, source: str) -> None:
+    project = readable[value]
+    texts = {page: page.read_text(encoding="utf-8") for page in pages(project)}
+    # The description paragraph: the value alone on its line, in its prose form.
+    agent_page = texts[project / "site-docs" / "agents" / "bob.md"]
+    assert f"\n{source}\n" in agent_page
+    # In code (the directory): as written when a code span can hold it.
+    if "|" not in value and not value.startswith(" ") and "{" not in value:
+        assert f"`{value}`" in agent_page
+
+
+@pytest.mark.parametrize(("value", "source"), READABLE, ids=[value for value, _ in READABLE])
+def test_readable_text_is_inert_and_reads_back(readable: dict[str, Path], plain: Path, value: str, source: str) -> None:
+    project = readable[value]
+    assert [page.relative_to(project) for page in pages(project)] == [page.relative_to(plain) for page in pages(plain)]
+    for page in pages(project):
+        parsed = html_of(page)
+        rel = page.relative_to(project)
+        for tag, attrs in parsed.tags:
+            assert tag not in FORBIDDEN_TAGS, f"{rel}: <{tag}>"
+            for name, attr in attrs:
+                assert not name.startswith("on"), f"{rel}: <{tag} {name}=...>"
+                if name in URL_ATTRIBUTES and attr:
+                    assert not "".join(attr.split()).lower().startswith(("javascript:", "vbscript:", "data:")), f"{rel}: <{tag} {name}={attr!r}>"
+        expected = [tag for tag, _ in html_of(plain / rel).tags if tag != "br"]
+        assert [tag for tag, _ in parsed.tags if tag != "br"] == expected, f"{rel}: {value!r} changed the page's elements"
+        for rows in parsed.tables:
+            assert all(cells == rows[0] for cells in rows), f"{rel}: cells per row {rows}"
+    visible = "".join(html_of(project / "site-docs" / "agents" / "bob.md").text)
+    assert value.strip() in visible
+    data = (project / "CLAUDE.md").read_bytes()
+    assert [kind for kind in (markers._marker_kind(line) for line in data.split(b"\n")) if kind] == ["BEGIN", "END"]
 
 
 # --- in the built site, in a real browser ------------------------------------------------------
