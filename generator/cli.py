@@ -454,8 +454,7 @@ def run() -> None:
     """Console-script entry point.
 
     Ends with ``os._exit`` after flushing: tearing down a large config's object graph at
-    interpreter exit costs more than loading it (see RESEARCH.md), and there is nothing
-    left to clean up.
+    interpreter exit costs more than loading it, and there is nothing left to clean up.
 
     The cyclic garbage collector is off for the same reason: the process is short-lived,
     the config model has no cycles, and each collection would walk every object of the

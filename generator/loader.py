@@ -716,7 +716,7 @@ def load_config_bytes(path: str, data: bytes, *, keep_nodes: bool = False) -> mo
     """Like load_config, for bytes already read (tests, fuzzing)."""
     text = decode_config(path, data)
     # The collector has nothing to free while we build an acyclic tree; running it over
-    # tens of thousands of fresh nodes costs more than the parse (see RESEARCH.md).
+    # tens of thousands of fresh nodes costs more than the parse.
     was_enabled = gc.isenabled()
     gc.disable()
     try:

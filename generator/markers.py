@@ -8,9 +8,8 @@ exactly. Nothing here reads or writes files: the writer does that.
 
 from __future__ import annotations
 
-import hashlib
-
 from generator.errors import Location, Problem, WriteRefused
+from generator.writer import digest
 
 SECTION_NAME = "promotion"
 
@@ -22,7 +21,7 @@ BEGIN_TEMPLATE = (
     "edit that file or the templates, not this section " + MARKER_SUFFIX
 )
 END_TEMPLATE = END_PREFIX + " sha256={digest} " + MARKER_SUFFIX
-HASH_LENGTH = 16
+
 
 _BOM = b"\xef\xbb\xbf"
 _BEGIN = BEGIN_PREFIX.encode()
@@ -41,15 +40,6 @@ _EDITED_HINT = (
     "move your edits into the config or the templates (this section is regenerated from them), "
     "or rerun with --force to overwrite them"
 )
-
-
-def section_digest(body: bytes) -> str:
-    """The hash recorded on the END line: 16 hex of sha256 over the body with LF endings.
-
-    Hashing the LF form means an editor or git that converts the whole file to CRLF
-    does not make an untouched section look hand-edited.
-    """
-    return hashlib.sha256(body.replace(_CRLF, _LF)).hexdigest()[:HASH_LENGTH]
 
 
 def update_section(
@@ -96,7 +86,7 @@ def update_section(
     begin_start, body_start, end_start, end_stop, end_eol = span
     if not force:
         recorded = _recorded_hash(existing[end_start:end_stop])
-        current = section_digest(existing[body_start:end_start])
+        current = digest(existing[body_start:end_start])
         if recorded is not None and recorded != current:
             begin_line = existing.count(_LF, 0, begin_start) + 1
             end_line = existing.count(_LF, 0, end_start) + 1
@@ -124,22 +114,6 @@ def update_section(
     )
 
 
-def read_section(existing: bytes, *, file: str = "CLAUDE.md") -> str | None:
-    """Return the current body between the markers as LF text, or None if there is no section.
-
-    Raises WriteRefused (code "markers") when the markers are broken, as update_section does.
-    """
-    span = _find_section(existing, file)
-    if span is None:
-        return None
-    _, body_start, end_start, _, _ = span
-    return (
-        existing[body_start:end_start]
-        .replace(_CRLF, _LF)
-        .decode("utf-8", errors="replace")
-    )
-
-
 def _body_lines(body: str, file: str) -> list[bytes]:
     """The body as UTF-8 lines without endings; refuses a body that holds a marker line."""
     text = body.replace("\r\n", "\n").removesuffix("\n")
@@ -163,7 +137,7 @@ def _render_section(body_lines: list[bytes], source: str, eol: bytes) -> bytes:
     """BEGIN, body and END lines joined with ``eol``; no ending after END (the caller adds it)."""
     body = b"".join(line + _LF for line in body_lines)
     begin = BEGIN_TEMPLATE.format(source=source).encode("utf-8")
-    end = END_TEMPLATE.format(digest=section_digest(body)).encode()
+    end = END_TEMPLATE.format(digest=digest(body)).encode()
     return eol.join([begin, *body_lines, end])
 
 

@@ -20,6 +20,8 @@ import os
 from pathlib import Path
 
 from . import __version__
+from .errors import WriteRefused
+from .writer import markdown_files, write_files
 
 STATE_FILE = ".promotion-state.json"
 _FORMAT = 1
@@ -57,14 +59,6 @@ def fingerprint(config_path: Path, template_dirs: list[Path], options_key: str) 
     return "\n".join(parts)
 
 
-def _markdown_files(out_dir: Path) -> list[str]:
-    found: list[str] = []
-    for folder, dirs, files in os.walk(out_dir):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found += [os.path.join(folder, name) for name in files if name.endswith(".md")]
-    return sorted(found)
-
-
 def _stat(path: str) -> list[int] | None:
     try:
         st = os.stat(path)
@@ -75,7 +69,7 @@ def _stat(path: str) -> list[int] | None:
 
 def snapshot(out_dir: Path, outputs: list[Path]) -> dict[str, object]:
     """Size and mtime of every output and every Markdown file in the output folder."""
-    names = sorted({str(p) for p in outputs} | set(_markdown_files(out_dir)))
+    names = sorted({str(p) for p in outputs} | {str(p) for p in markdown_files(out_dir)})
     return {name: _stat(name) for name in names}
 
 
@@ -106,17 +100,12 @@ def record(out_dir: Path, fp: str, outputs: list[Path]) -> None:
             return
     except OSError:
         pass
-    temp = path.with_name(f"{STATE_FILE}.{os.getpid()}.tmp")
     try:
-        # Atomic (two runs at once each write whole files), but not fsynced: a cache lost in
+        # Atomic (two runs at once each write whole files), but not synced: a cache lost in
         # a power cut only costs the next run its shortcut.
-        temp.write_bytes(text)
-        os.replace(temp, path)
-    except OSError:  # a cache that can't be written only costs the next run time
-        try:
-            temp.unlink()
-        except OSError:
-            pass
+        write_files([(path, text)], durable=False)
+    except WriteRefused:  # a cache that can't be written only costs the next run time
+        pass
 
 
 def forget(out_dir: Path) -> None:

@@ -13,7 +13,6 @@ from hand-edited ones and from hand-written pages (never touched).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
 
@@ -31,10 +30,6 @@ _HASH_KEY = b"sha256="
 
 _FORCE_HINT = "move your edits into the config or the templates, or rerun with --force to overwrite them"
 _IO_HINT = "check that the folder exists, is writable and that the disk is not full"
-
-# Test hook: called with the target path after the temporary file is complete and
-# just before it replaces the target, so a test can simulate a crash mid-run.
-_before_replace: Callable[[Path], None] | None = None
 
 _umask: int | None = None
 
@@ -127,7 +122,7 @@ def stamp_page(body: str, source: str, template: str) -> bytes:
             # They are printed inside the one-line stamp comment.
             raise ValueError(f"{name} {value!r} cannot be written into the stamp line")
     rest = (body.rstrip("\n") + "\n").encode("utf-8")
-    stamp = STAMP_TEMPLATE.format(source=source, template=template, digest=_digest(rest))
+    stamp = STAMP_TEMPLATE.format(source=source, template=template, digest=digest(rest))
     return stamp.encode("utf-8") + rest
 
 
@@ -144,7 +139,7 @@ def read_stamp(data: bytes) -> Stamp | None:
         words = first[at + len(_HASH_KEY) :].split()
         if words:
             recorded = words[0].removesuffix(b"-->").decode("ascii", errors="replace")
-    return Stamp(recorded, _digest(rest))
+    return Stamp(recorded, digest(rest))
 
 
 def plan_changes(planned: list[PlannedFile], out_dir: Path, *, force: bool = False) -> list[FileChange]:
@@ -233,65 +228,81 @@ def apply_changes(changes: list[FileChange]) -> int:
 
     Unchanged files are not touched, so their modification times stay. A file that is
     already gone when it is to be deleted is fine: another generator run removed it.
+    """
+    writes = [(c.path, c.new) for c in changes if c.action in (Action.CREATE, Action.UPDATE) and c.new is not None]
+    deletes = [c for c in changes if c.action is Action.DELETE]
+    written = write_files(writes)
+    folders: dict[str, None] = {}
+    for change in deletes:
+        try:
+            change.path.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as error:
+            raise WriteRefused([_io_problem(change.path, "delete", error)]) from error
+        folders[os.path.dirname(os.path.realpath(change.path))] = None
+    for folder in folders:
+        _fsync_dir(Path(folder))
+    return len(written) + len(deletes)
 
-    Every new file is first written completely to a temporary file beside its target, the
-    new bytes are made durable (one ``sync`` for a large batch instead of an ``fsync`` per
-    file, which dominated a 1,000-page run), and only then is each temporary file renamed
-    over its target. A crash at any point leaves each file old or new, never partial.
+
+#: Up to this many files, each is fsynced; above it, one sync() covers them all.
+_FSYNC_EACH_UP_TO = 8
+
+
+def write_files(files: list[tuple[Path, bytes]], *, durable: bool = True) -> list[Path]:
+    """Replace each path with its bytes so that readers see the old file or the new one, never a part.
+
+    The one atomic writer: pages, the CLAUDE.md section, ledger entries and the state file.
+    Every new file is first written completely to a temporary file beside its target (so the
+    rename stays on one file system), the new bytes are made durable (an ``fsync`` each for a
+    few files, one ``sync`` for a large batch: a 1,000-page run no longer pays 1,000 fsyncs),
+    and only then is each temporary file renamed over its target and the folders synced. A
+    crash at any point leaves each file old or new; temporary files are removed on any error.
+    ``durable=False`` skips the syncs (a cache that may be lost).
+
+    A symbolic link stays a link: its target is written. The old file's permission bits are
+    kept (a new file gets the umask's). Raises WriteRefused (code "io") when the OS refuses.
+    Returns the paths written (a link's target for a link).
     """
     import tempfile  # pulls in random and shutil: read-only commands never pay for it
 
-    writes = [c for c in changes if c.action in (Action.CREATE, Action.UPDATE)]
-    deletes = [c for c in changes if c.action is Action.DELETE]
-    staged: list[tuple[Path, Path, Path]] = []  # (temporary file, target, path as planned)
-    folders: dict[str, None] = {}
-    count = 0
+    staged: list[tuple[Path, Path, Path]] = []  # (temporary file, target, path as asked)
+    folders: dict[Path, None] = {}
+    each = durable and len(files) <= _FSYNC_EACH_UP_TO
     try:
-        for change in writes:
-            assert change.new is not None, "CREATE and UPDATE always carry new bytes"
+        for path, data in files:
             try:
-                change.path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as error:
-                raise WriteRefused([_io_problem(change.path, "create the folder of", error)]) from error
-            target = Path(os.path.realpath(change.path))
-            try:
+                if not os.path.lexists(path.parent):
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                target = Path(os.path.realpath(path))
                 try:
                     mode = os.stat(target).st_mode & 0o7777
                 except FileNotFoundError:
                     mode = 0o666 & ~_current_umask()
                 fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-                staged.append((Path(temp_name), target, change.path))
+                staged.append((Path(temp_name), target, path))
                 with os.fdopen(fd, "wb") as handle:
-                    handle.write(change.new)
+                    handle.write(data)
                     # mkstemp creates the file 0600; give it the mode the old file had.
                     os.fchmod(handle.fileno(), mode)
-                    if len(writes) <= _FSYNC_EACH_UP_TO:
+                    if each:
                         handle.flush()
                         os.fsync(handle.fileno())
             except OSError as error:
-                raise WriteRefused([_io_problem(change.path, "write", error)]) from error
-        if len(writes) > _FSYNC_EACH_UP_TO:
+                raise WriteRefused([_io_problem(path, "write", error)]) from error
+        if durable and not each:
             os.sync()
+        done: list[Path] = []
         while staged:
-            temp, target, planned = staged[0]
+            temp, target, path = staged[0]
             try:
-                if _before_replace is not None:
-                    _before_replace(target)
                 os.replace(temp, target)
             except OSError as error:
-                raise WriteRefused([_io_problem(planned, "write", error)]) from error
+                raise WriteRefused([_io_problem(path, "write", error)]) from error
             staged.pop(0)
-            folders[str(target.parent)] = None
-            count += 1
-        for change in deletes:
-            try:
-                change.path.unlink()
-            except FileNotFoundError:
-                pass
-            except OSError as error:
-                raise WriteRefused([_io_problem(change.path, "delete", error)]) from error
-            folders[os.path.dirname(os.path.realpath(change.path))] = None
-            count += 1
+            folders[target.parent] = None
+            done.append(target)
     except BaseException as error:
         for temp, _, _ in staged:
             try:
@@ -301,62 +312,15 @@ def apply_changes(changes: list[FileChange]) -> int:
                 error.add_note(f"the temporary file {temp} could not be removed: {cleanup}")
         raise
     finally:
-        for folder in folders:
-            _fsync_dir(Path(folder))
-    return count
+        if durable:
+            for folder in folders:
+                _fsync_dir(folder)
+    return done
 
 
-#: Up to this many files, each is fsynced; above it, one sync() covers them all.
-_FSYNC_EACH_UP_TO = 8
-
-
-def write_atomic(path: Path, data: bytes, *, sync_folder: bool = True) -> Path:
-    """Replace ``path`` with ``data`` so that readers see the old file or the new one, never a part.
-
-    A symbolic link stays a link: its target is written. The old file's permission bits
-    are kept. Raises WriteRefused (code "io") when the operating system refuses.
-    Returns the path written (the link's target for a link). ``sync_folder=False`` leaves
-    syncing the folder entry to the caller (apply_changes does it once per folder).
-    """
-    # Imported here: it pulls in random and shutil, and read-only commands never write.
-    import tempfile
-
-    target = Path(os.path.realpath(path))
-    try:
-        mode = os.stat(target).st_mode & 0o7777
-    except FileNotFoundError:
-        mode = 0o666 & ~_current_umask()
-    except OSError as error:
-        raise WriteRefused([_io_problem(path, "write", error)]) from error
-
-    try:
-        # Same folder, so os.replace is a rename on one file system and therefore atomic.
-        fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except OSError as error:
-        raise WriteRefused([_io_problem(path, "write", error)]) from error
-    temp = Path(temp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            # mkstemp creates the file 0600; give it the mode the old file had.
-            os.chmod(temp, mode)
-            os.fsync(handle.fileno())
-        if _before_replace is not None:
-            _before_replace(target)
-        os.replace(temp, target)
-    except BaseException as error:
-        try:
-            temp.unlink(missing_ok=True)
-        except OSError as cleanup:
-            # The first error is what went wrong; a leftover temp file is only noted.
-            error.add_note(f"the temporary file {temp} could not be removed: {cleanup}")
-        if isinstance(error, OSError):
-            raise WriteRefused([_io_problem(path, "write", error)]) from error
-        raise
-    if sync_folder:
-        _fsync_dir(target.parent)
-    return target
+def write_atomic(path: Path, data: bytes) -> Path:
+    """``write_files`` for one file; returns the path written (a link's target for a link)."""
+    return write_files([(path, data)])[0]
 
 
 def _page_change(item: PlannedFile, old: bytes | None, force: bool, problems: list[Problem]) -> FileChange | None:
@@ -397,19 +361,18 @@ def _compare(path: Path, old: bytes | None, new: bytes) -> FileChange:
 
 
 def _orphan_candidates(out_dir: Path, planned: set[Path]) -> list[Path]:
-    """Every ``*.md`` file under ``out_dir`` that is not planned; hidden folders and links skipped."""
+    """Every ``*.md`` file under ``out_dir`` that is not planned; links skipped."""
+    # A link is something a person made; deleting it is never ours to do.
+    return [path for path in markdown_files(out_dir) if not path.is_symlink() and path.resolve() not in planned]
+
+
+def markdown_files(out_dir: Path) -> list[Path]:
+    """Every ``*.md`` file under ``out_dir``, sorted; hidden folders skipped, links to folders not followed."""
     found = []
     # os.walk does not follow links to folders, so nothing outside out_dir is listed.
     for folder, dirs, files in os.walk(out_dir):
         dirs[:] = sorted(name for name in dirs if not name.startswith("."))
-        for name in sorted(files):
-            if not name.endswith(PAGE_SUFFIX):
-                continue
-            path = Path(folder, name)
-            # A link is something a person made; deleting it is never ours to do.
-            if path.is_symlink() or path.resolve() in planned:
-                continue
-            found.append(path)
+        found += [Path(folder, name) for name in sorted(files) if name.endswith(PAGE_SUFFIX)]
     return found
 
 
@@ -422,9 +385,12 @@ def _read(path: Path) -> bytes | None:
         return None
 
 
-def _digest(data: bytes) -> str:
-    # Hashed with LF endings so a checkout that turns LF into CRLF (git autocrlf)
-    # does not make every untouched page look hand-edited.
+def digest(data: bytes) -> str:
+    """The hash every stamp records (pages and the CLAUDE.md END marker): 16 hex of sha256.
+
+    Hashed with LF endings so a checkout that turns LF into CRLF (git autocrlf) does not make
+    every untouched page look hand-edited.
+    """
     import hashlib  # ~3 ms: only runs that compare or stamp pages pay for it
 
     return hashlib.sha256(data.replace(b"\r\n", b"\n")).hexdigest()[:HASH_LENGTH]

@@ -12,9 +12,12 @@ checked in for tests and golden files; ``test_cli.py`` checks that they stay val
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -224,3 +227,22 @@ def deployed_fixture_path() -> str:
 @pytest.fixture
 def four_envs_fixture_path() -> str:
     return str(FOUR_ENVS_FIXTURE)
+
+
+@contextmanager
+def before_replace(hook: Callable[[Path], None]) -> Iterator[None]:
+    """Call ``hook(target)`` just before each atomic rename, e.g. to simulate a crash mid-run.
+
+    The writer has no test hook of its own: this wraps ``os.replace`` for the duration.
+    """
+    real = os.replace
+
+    def replace(src: Any, dst: Any, *args: Any, **kwargs: Any) -> None:
+        hook(Path(dst))
+        real(src, dst, *args, **kwargs)
+
+    os.replace = replace  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        os.replace = real

@@ -6,14 +6,10 @@ from collections.abc import Callable
 
 import pytest
 
+from generator import markers
 from generator.errors import WriteRefused
-from generator.markers import (
-    BEGIN_TEMPLATE,
-    END_TEMPLATE,
-    read_section,
-    section_digest,
-    update_section,
-)
+from generator.markers import BEGIN_TEMPLATE, END_TEMPLATE, update_section
+from generator.writer import digest
 
 SOURCE = "config/promotion.yaml"
 BODY = "## Promotion\n\n- agent `scout`: ready\n"
@@ -21,12 +17,21 @@ NEW_BODY = "## Promotion\n\n- agent `scout`: ready\n- agent `scribe`: blocked\n"
 BOM = b"\xef\xbb\xbf"
 
 
+def read_section(existing: bytes, *, file: str = "CLAUDE.md") -> str | None:
+    """The body between the markers as LF text, or None without a section (test oracle)."""
+    span = markers._find_section(existing, file)
+    if span is None:
+        return None
+    _, body_start, end_start, _, _ = span
+    return existing[body_start:end_start].replace(b"\r\n", b"\n").decode("utf-8", errors="replace")
+
+
 def begin_line(source: str = SOURCE) -> bytes:
     return BEGIN_TEMPLATE.format(source=source).encode()
 
 
 def end_line(body: bytes) -> bytes:
-    return END_TEMPLATE.format(digest=section_digest(body)).encode()
+    return END_TEMPLATE.format(digest=digest(body)).encode()
 
 
 def section(body: str = BODY, eol: bytes = b"\n") -> bytes:

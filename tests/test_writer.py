@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import before_replace
 
 from generator import writer
 from generator.errors import WriteRefused
@@ -412,8 +413,7 @@ def test_write_atomic_failure_removes_the_temp_file(tmp_path: Path, monkeypatch:
     def fail(path: Path) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(writer, "_before_replace", fail)
-    with pytest.raises(WriteRefused, match="No space left"):
+    with before_replace(fail), pytest.raises(WriteRefused, match="No space left"):
         write_atomic(target, b"new")
     assert target.read_bytes() == b"old"
     assert no_temp_files(tmp_path)
@@ -438,8 +438,7 @@ def test_crash_on_the_nth_write_leaves_every_file_old_or_new(out: Path, monkeypa
         if len(writes) == crash_at:
             raise KeyboardInterrupt("simulated crash")
 
-    monkeypatch.setattr(writer, "_before_replace", crash)
-    with pytest.raises(KeyboardInterrupt):
+    with before_replace(crash), pytest.raises(KeyboardInterrupt):
         apply_changes(changes)
 
     states = []
@@ -452,7 +451,6 @@ def test_crash_on_the_nth_write_leaves_every_file_old_or_new(out: Path, monkeypa
     assert no_temp_files(out)
 
     # Rerunning the same plan finishes the job.
-    monkeypatch.setattr(writer, "_before_replace", None)
     apply_changes(plan_changes([PlannedFile(path, data) for path, data in new.items()], out))
     assert all(path.read_bytes() == data for path, data in new.items())
 
