@@ -23,16 +23,11 @@ from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, get_plugin_logger
 
-from . import generate
+from . import generate, pages
 from .errors import PromotionError
 from .writer import GENERATED_PREFIX
 
 log = get_plugin_logger(__name__)
-
-
-#: Up to this many agents get their own nav entry; beyond it, mkdocs-material's nav-in-every-
-#: page makes the build quadratic, so agent pages are reached from the Agents index instead.
-NAV_AGENT_LIMIT = 30
 
 
 class PromotionPluginConfig(base.Config):
@@ -129,31 +124,6 @@ class PromotionPlugin(BasePlugin[PromotionPluginConfig]):
         return html
 
     def _nav(self, docs: Path) -> list[Any]:
-        """Home, Playbook, Matrix, one entry per promotion step, Agents, Reference,
-        then hand-written top-level pages. Beyond NAV_AGENT_LIMIT agents, agent pages stay out of the nav:
-        mkdocs-material embeds the nav in every page, so listing 1,000 agents there makes the
-        build quadratic; they are reached from the Agents index, the matrix and search."""
-        nav: list[Any] = []
-        if (docs / "index.md").exists():
-            nav.append({"Home": "index.md"})
-        nav += [{"Playbook": "playbook.md"}, {"Promotion matrix": "matrix.md"}]
-        if self.last_pairs is not None:
-            pairs = list(self.last_pairs)
-        else:  # the config never loaded (serve started on a broken config): use the pages on disk
-            stems = sorted(p.stem for p in (docs / "promotions").glob("*-to-*.md"))
-            pairs = [(stem.partition("-to-")[0], stem.partition("-to-")[2]) for stem in stems]
-        promotions: list[Any] = ["promotions/index.md"]
-        for source, target in pairs:
-            promotions.append({f"{source} → {target}": f"promotions/{source}-to-{target}.md"})
-        nav.append({"Promotions": promotions})
-        agents: list[Any] = ["agents/index.md"]
-        if len(self.last_agents) <= NAV_AGENT_LIMIT:
-            # Untitled: mkdocs takes the page's own (escaped) title, the agent's display name.
-            agents += [f"agents/{key}.md" for key in self.last_agents]
-        nav.append({"Agents": agents})
-        nav.append({"Reference": [{"Readiness rules": "reference/rules.md"}, {"Config reference": "reference/config-schema.md"}]})
-        generated = {"index.md", "playbook.md", "matrix.md"}
-        for page in sorted(docs.glob("*.md")):
-            if page.name not in generated:
-                nav.append(page.name)
-        return nav
+        """The nav from the page registry (``pages.nav``): steps and agents from the last good
+        config, or from the pages on disk when the config never loaded (serve started broken)."""
+        return pages.nav(docs, self.last_pairs, self.last_agents if self.last_pairs is not None else None)

@@ -19,7 +19,7 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
-from . import lifecycle, model, rules, schema, views
+from . import lifecycle, model, pages, rules, schema, views
 from .errors import Location, Problem, TemplateError
 from .model import Config
 from .paths import builtin_templates_dir
@@ -253,13 +253,9 @@ def make_environment(templates_dir: str | None = None) -> SandboxedEnvironment:
         status_badge=status_badge,
         state_badge=state_badge,
         plural=plural,
-        pair_slug=pair_slug,
+        pair_slug=pages.step_slug,
     )
     return env
-
-
-def pair_slug(source: str, target: str) -> str:
-    return f"{source}-to-{target}"
 
 
 class RenderedPage:
@@ -281,7 +277,7 @@ def build_context(config: Config, config_display: str, violations: list[rules.Vi
     agents = list(config.agents)
     steps = [views.step(config, a, b, agents) for a, b in config.consecutive_pairs()]
     for item in steps:
-        item["slug"] = pair_slug(item["source"], item["target"])
+        item["slug"] = pages.step_slug(item["source"], item["target"])
     warnings_by_cell: dict[tuple[str, str], list[str]] = {}
     for v in violations:
         if v.agent and v.environment:
@@ -342,32 +338,23 @@ def _agent_step(item: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-#: (template, output path) of the pages rendered once
-SINGLE_PAGES = (
-    ("playbook.md.j2", "playbook.md"),
-    ("matrix.md.j2", "matrix.md"),
-    ("promotions_index.md.j2", "promotions/index.md"),
-    ("agents_index.md.j2", "agents/index.md"),
-    ("rules.md.j2", "reference/rules.md"),
-    ("config_schema.md.j2", "reference/config-schema.md"),
-)
-STEP_TEMPLATE = "promotion.md.j2"
-AGENT_TEMPLATE = "agent.md.j2"
-CLAUDE_TEMPLATE = "claude_section.md.j2"
-
-
 def render_pages(env: SandboxedEnvironment, context: dict[str, Any]) -> list[RenderedPage]:
-    """Every generated page, in a stable order."""
-    pages = [RenderedPage(out, name, _render(env, name, context)) for name, out in SINGLE_PAGES]
-    for item in context["steps"]:
-        pages.append(RenderedPage(f"promotions/{item['slug']}.md", STEP_TEMPLATE, _render(env, STEP_TEMPLATE, {**context, "step": item})))
-    for agent in context["agents"]:
-        pages.append(RenderedPage(f"agents/{agent['key']}.md", AGENT_TEMPLATE, _render(env, AGENT_TEMPLATE, {**context, "agent": agent})))
-    return pages
+    """Every page of the registry (``pages.PAGES``), in a stable order."""
+    out = []
+    for page in pages.PAGES:
+        if page.per is pages.Per.ONCE:
+            items: list[tuple[str, dict[str, Any]]] = [(page.path, {})]
+        elif page.per is pages.Per.STEP:
+            items = [(page.path_for(step["slug"]), {"step": step}) for step in context["steps"]]
+        else:
+            items = [(page.path_for(agent["key"]), {"agent": agent}) for agent in context["agents"]]
+        for path, extra in items:
+            out.append(RenderedPage(path, page.template, _render(env, page.template, {**context, **extra, "template_name": page.template})))
+    return out
 
 
 def render_claude_section(env: SandboxedEnvironment, context: dict[str, Any]) -> str:
-    return _render(env, CLAUDE_TEMPLATE, context)
+    return _render(env, pages.CLAUDE_TEMPLATE, {**context, "template_name": pages.CLAUDE_TEMPLATE})
 
 
 def _render(env: SandboxedEnvironment, name: str, context: dict[str, Any]) -> str:
