@@ -658,8 +658,8 @@ class SourceMap:
         self.text = text
         self.bom = bom
         self.root = root
-        #: dotted path -> (value node, aliased, anchor node or None); None: no alias in the text
-        self._places: dict[str, tuple[yaml.Node, bool, yaml.Node | None]] | None = None
+        #: see _shared_places; None: no alias in the text, nothing is shared
+        self._places: tuple[dict[str, tuple[yaml.Node, yaml.Node | None]], dict[int, yaml.Node]] | None = None
         self._shared_known = False
         #: character indexes of the non-ASCII characters, and the extra UTF-8 bytes before each
         self._non_ascii: list[int] | None = None
@@ -673,14 +673,18 @@ class SourceMap:
         if node.__class__ is not yaml.ScalarNode:
             raise ValueError(f"`{path}` is {_describe(node)}, not a scalar value")
         aliased, anchor = False, None
-        places = self.places()
-        if places is not None:
+        shared = self.places()
+        if shared is not None:
+            places, first_alias = shared
             entry = places.get(path)
             if entry is None or entry[0] is not node:  # a check written as a bare name
                 path, entry = obj.path, places.get(obj.path)
             if entry is None or entry[0] is not node:  # pragma: no cover - the walks disagree: a bug here
                 raise AssertionError(f"no span recorded for {path}")
-            _, aliased, anchor_node = entry
+            anchor_node = entry[1]
+            aliased = anchor_node is not None
+            if anchor_node is None:
+                anchor_node = first_alias.get(id(node))
             anchor = _loc(self.file, anchor_node) if anchor_node is not None else None
         text = self.text
         mark = node.start_mark
@@ -709,11 +713,9 @@ class SourceMap:
 
         return self.bom + index + self._extra_bytes[bisect_left(positions, index)]
 
-    def places(self) -> dict[str, tuple[yaml.Node, bool, yaml.Node | None]] | None:
-        """Every scalar value's dotted path -> (node, aliased, anchor node if shared); None
-        when the text holds no alias (then nothing is shared)."""
+    def places(self) -> tuple[dict[str, tuple[yaml.Node, yaml.Node | None]], dict[int, yaml.Node]] | None:
+        """What ``_shared_places`` found; None when the text holds no alias (nothing is shared)."""
         if not self._shared_known:
-            self._shared_known = True
             if "*" in self.text:
                 # As in load_config_bytes: the walk makes tens of thousands of tuples and no
                 # cycles, and collections over the node graph would cost more than the walk.
@@ -724,6 +726,7 @@ class SourceMap:
                 finally:
                     if was_enabled:
                         gc.enable()
+            self._shared_known = True  # only once known: a failed walk must not read as "nothing shared"
         return self._places
 
 
@@ -754,8 +757,11 @@ def _skip_properties(text: str, at: int, line: int, col: int) -> tuple[int, int,
     return at, line, col
 
 
-def _shared_places(root: yaml.Node) -> dict[str, tuple[yaml.Node, bool, yaml.Node | None]]:
-    """Dotted path -> (scalar node, aliased, anchor node) for every scalar the model reads.
+def _shared_places(root: yaml.Node) -> tuple[dict[str, tuple[yaml.Node, yaml.Node | None]], dict[int, yaml.Node]]:
+    """Dotted path -> (scalar node, the outermost alias on the way to it or None) for every
+    scalar the model reads; and id(node) -> that alias, for the first aliased place of each
+    node. A place reached without an alias shares its text when an aliased place reads
+    the same node.
 
     An alias gives back the very node of its anchor, so an occurrence of a node is its
     anchor when it is the node's first in document order, and an alias otherwise. The
@@ -764,35 +770,36 @@ def _shared_places(root: yaml.Node) -> dict[str, tuple[yaml.Node, bool, yaml.Nod
     visit budget, so expanding its aliases again is bounded too.
     """
     mapping_node, sequence_node, scalar_node = yaml.MappingNode, yaml.SequenceNode, yaml.ScalarNode
-    # First occurrence of each node, as (id of parent, index among its children): a
-    # pre-order walk in document order, children entered only at first sight.
-    first: dict[int, tuple[int, int] | None] = {}
-    stack: list[tuple[yaml.Node, tuple[int, int] | None]] = [(root, None)]
-    while stack:
-        node, edge = stack.pop()
-        if id(node) in first:
-            continue
-        first[id(node)] = edge
-        if node.__class__ is mapping_node:
-            children = [child for pair in node.value for child in pair]
-        elif node.__class__ is sequence_node:
-            children = node.value
-        else:
-            continue
+    # The first occurrence of each node, as (id of its parent, index among the parent's
+    # children): a pre-order walk in document order, each node entered at first sight only.
+    first: dict[int, tuple[int, int] | None] = {id(root): None}
+
+    def enter(node: yaml.Node) -> None:
         parent = id(node)
-        stack.extend((child, (parent, index)) for index, child in reversed(list(enumerate(children))))
+        children = node.value if node.__class__ is sequence_node else [child for pair in node.value for child in pair]
+        for index, child in enumerate(children):
+            if id(child) not in first:
+                first[id(child)] = (parent, index)
+                if child.__class__ is not scalar_node:
+                    enter(child)
+
+    if root.__class__ is not scalar_node:
+        enter(root)
 
     def through(parent: yaml.Node, index: int, child: yaml.Node, anchor: yaml.Node | None) -> yaml.Node | None:
         """The outermost alias on the way to ``child`` (None: reached at its anchor)."""
-        if anchor is not None or first.get(id(child)) == (id(parent), index):
+        if anchor is not None or first[id(child)] == (id(parent), index):
             return anchor
         return child
 
     def items(node: yaml.Node, anchor: yaml.Node | None) -> dict[str, tuple[yaml.Node, yaml.Node | None]]:
+        parent = id(node)
         explicit: dict[str, tuple[yaml.Node, yaml.Node | None]] = {}
         merged: list[tuple[str, tuple[yaml.Node, yaml.Node | None]]] = []
-        for index, (key_node, value_node) in enumerate(node.value):
-            value_anchor = through(node, 2 * index + 1, value_node, anchor)
+        index = 1
+        for key_node, value_node in node.value:
+            value_anchor = anchor if anchor is not None or first[id(value_node)] == (parent, index) else value_node
+            index += 2
             if key_node.tag == MERGE_TAG:
                 if value_node.__class__ is sequence_node:
                     for position, source in enumerate(value_node.value):
@@ -810,10 +817,13 @@ def _shared_places(root: yaml.Node) -> dict[str, tuple[yaml.Node, bool, yaml.Nod
         return out
 
     found: dict[str, tuple[yaml.Node, yaml.Node | None]] = {}
+    first_alias: dict[int, yaml.Node] = {}
 
     def visit(node: yaml.Node, path: str, anchor: yaml.Node | None) -> None:
         if node.__class__ is scalar_node:
             found[path] = (node, anchor)
+            if anchor is not None and id(node) not in first_alias:
+                first_alias[id(node)] = anchor
         elif node.__class__ is mapping_node:
             for key, (child, child_anchor) in items(node, anchor).items():
                 visit(child, f"{path}.{key}" if path else key, child_anchor)
@@ -822,18 +832,7 @@ def _shared_places(root: yaml.Node) -> dict[str, tuple[yaml.Node, bool, yaml.Nod
                 visit(child, f"{path}[{index}]", through(node, index, child, anchor))
 
     visit(root, "", None)
-    # A text is shared when more than one place reads the same node. Its first place
-    # (reached without an alias) names the anchor the other places go through.
-    uses: dict[int, yaml.Node | None] = {}
-    count: dict[int, int] = {}
-    for node, anchor in found.values():
-        count[id(node)] = count.get(id(node), 0) + 1
-        if anchor is not None:
-            uses.setdefault(id(node), anchor)
-    return {
-        path: (node, anchor is not None, anchor if anchor is not None else (uses.get(id(node)) if count[id(node)] > 1 else None))
-        for path, (node, anchor) in found.items()
-    }
+    return found, first_alias
 
 
 def plain_tag(text: str) -> str:
