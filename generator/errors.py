@@ -65,6 +65,56 @@ class Location:
         return (self.file, self.line, self.col)
 
 
+class Span:
+    """The exact source text of one scalar value, for editing it in place.
+
+    ``start``/``end`` are byte offsets into the file as read (a BOM and CRLF line endings
+    included), so ``data[start:end]`` is the value as written: quotes included, anchor and
+    tag left out. ``line``/``col`` are 1-based, the column in characters (as editors count).
+    ``style`` is YAML's: None (plain), ``'"'``, ``"'"``, ``'|'`` or ``'>'``; ``tag`` what
+    YAML resolved it to. ``aliased``: this place gets its value through an alias.
+    ``anchor``: where the anchor is when the value's text is shared with another place
+    (through that place's alias or this one's), else None; editing a shared text would
+    change every place that uses it.
+    """
+
+    __slots__ = ("file", "path", "start", "end", "line", "col", "style", "tag", "aliased", "anchor")
+
+    def __init__(
+        self,
+        file: str,
+        path: str,
+        start: int,
+        end: int,
+        line: int,
+        col: int,
+        style: str | None,
+        tag: str,
+        aliased: bool = False,
+        anchor: Location | None = None,
+    ) -> None:
+        self.file = file
+        self.path = path
+        self.start = start
+        self.end = end
+        self.line = line
+        self.col = col
+        self.style = style
+        self.tag = tag
+        self.aliased = aliased
+        self.anchor = anchor
+
+    @property
+    def location(self) -> Location:
+        return Location(self.file, self.line, self.col)
+
+    def __repr__(self) -> str:
+        return (
+            f"Span({self.path!r}, bytes {self.start}-{self.end}, {self.file}:{self.line}:{self.col}, "
+            f"style={self.style!r}, aliased={self.aliased}, anchor={self.anchor!r})"
+        )
+
+
 class Problem:
     """One thing wrong with an input: where, which config path, what, how to fix."""
 
@@ -126,6 +176,11 @@ class ConfigError(PromotionError):
 class InvalidConfig(ConfigError):
     """The config reads, but a rule that judges it alone fails (PR001-PR008, exit 1).
     Carries the violations (``rules.Violation``)."""
+
+
+class EditRefused(ConfigError):
+    """An in-place edit of the config is refused: the value is shared through an anchor, is a
+    block scalar, or two edits overlap (exit 1). Nothing is written."""
 
 
 class SelectionError(ConfigError):

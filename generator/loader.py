@@ -20,7 +20,7 @@ import re
 import yaml
 
 from . import model
-from .errors import ConfigError, Location, Problem
+from .errors import ConfigError, Location, Problem, Span
 from .model import Spec
 
 TYPE_CHECKING = False  # typing costs ~2 ms of every run; its names are for the type checker only
@@ -184,9 +184,12 @@ def _scalar_trap_hint(node: yaml.ScalarNode, field: str) -> str:
 
 
 class _Walker:
-    def __init__(self, file: str, budget: int, text: str = "") -> None:
+    def __init__(self, file: str, budget: int, source: SourceMap | None = None, keep_nodes: bool = True, text: str = "") -> None:
         self.file = file
+        self.source = source
         self.text = text  # only read to explain a problem
+        #: the objects built, when their value nodes are to be let go after the walk
+        self.built: list[model.Node] | None = None if keep_nodes or source is not None else []
         self.problems: list[Problem] = []
         self.budget = budget
         self.active: set[int] = set()
@@ -330,8 +333,11 @@ class _Walker:
                 name = self.string(node, model._str(""), path, field)
                 if name is None:
                     return None
-                check = model.Check(_loc(self.file, node), path)
+                check = model.Check(_loc(self.file, node), path, self.source)
                 check.name = name
+                check.locations["name"] = node
+                if self.built is not None:
+                    self.built.append(check)
                 check.command = None
                 return check
             return self.obj(node, spec, path)
@@ -485,7 +491,9 @@ class _Walker:
         try:
             cls, fields, strings = _plan(spec)
             obj = cls.__new__(cls)
-            model.Node.__init__(obj, _loc(self.file, node), path)
+            model.Node.__init__(obj, _loc(self.file, node), path, self.source)
+            if self.built is not None:
+                self.built.append(obj)
             locations = obj.locations
             entries = self.items(node, path)
             seen = {entry[0] for entry in entries}
@@ -493,7 +501,8 @@ class _Walker:
             for key, key_node, value_node in entries:
                 # Most values are plain strings that pass: check them here, as string()
                 # would, without the calls. Anything else goes through value(), which
-                # reports the exact problem. Locations stay marks until a rule needs one.
+                # reports the exact problem. Each value keeps its node: locations and spans
+                # are made from it only when asked for.
                 check = strings.get(key)
                 if check is not None and value_node.__class__ is _ScalarNode and value_node.tag == STR_TAG and self.budget > 0:
                     text = value_node.value
@@ -501,7 +510,7 @@ class _Walker:
                     if (enum is None or text in enum) and (pattern is None or pattern.match(text)) and text and not text.isspace():
                         self.budget -= 1
                         setattr(obj, key, text)
-                        locations[key] = value_node.start_mark
+                        locations[key] = value_node
                         continue
                 field = fields.get(key)
                 if field is None:
@@ -515,7 +524,7 @@ class _Walker:
                     ok = False
                     continue
                 setattr(obj, key, value)
-                locations[key] = value_node.start_mark
+                locations[key] = value_node
             for field in spec.fields:
                 if field.name in seen:
                     continue
@@ -687,11 +696,222 @@ def _syntax_hint(message: str) -> str:
     return "check the indentation and quoting around this position"
 
 
+# --- spans: where each value's text is, for editing it in place ------------------------
+
+_BOM = b"\xef\xbb\xbf"
+_BREAKS = "\r\n"
+_NON_ASCII_RE = re.compile("[^\x00-\x7f]")
+
+
+class SourceMap:
+    """The source text and node graph of a loaded config, to answer ``Node.span``.
+
+    Kept only with ``spans=True``. Nothing is computed until the first span is asked for:
+    byte offsets come from PyYAML's character indexes (plus the BOM the composer never
+    saw), and which values are shared through anchors from one walk over the node graph,
+    done only when the text has an alias at all.
+    """
+
+    __slots__ = ("file", "text", "bom", "root", "_places", "_shared_known", "_non_ascii", "_extra_bytes")
+
+    def __init__(self, file: str, text: str, bom: int, root: yaml.Node) -> None:
+        self.file = file
+        self.text = text
+        self.bom = bom
+        self.root = root
+        #: see _shared_places; None: no alias in the text, nothing is shared
+        self._places: tuple[dict[str, tuple[yaml.Node, yaml.Node | None]], dict[int, yaml.Node]] | None = None
+        self._shared_known = False
+        #: character indexes of the non-ASCII characters, and the extra UTF-8 bytes before each
+        self._non_ascii: list[int] | None = None
+        self._extra_bytes: list[int] = [0]
+
+    def span(self, obj: model.Node, field: str) -> Span:
+        path = obj.field_path(field)
+        node = obj.locations.get(field)
+        if node is None:
+            raise KeyError(f"`{path}` is not written in the file (its default applies)")
+        if node.__class__ is not yaml.ScalarNode:
+            raise ValueError(f"`{path}` is {_describe(node)}, not a scalar value")
+        aliased, anchor = False, None
+        shared = self.places()
+        if shared is not None:
+            places, first_alias = shared
+            entry = places.get(path)
+            if entry is None or entry[0] is not node:  # a check written as a bare name
+                path, entry = obj.path, places.get(obj.path)
+            if entry is None or entry[0] is not node:  # pragma: no cover - the walks disagree: a bug here
+                raise AssertionError(f"no span recorded for {path}")
+            anchor_node = entry[1]
+            aliased = anchor_node is not None
+            if anchor_node is None:
+                anchor_node = first_alias.get(id(node))
+            anchor = _loc(self.file, anchor_node) if anchor_node is not None else None
+        text = self.text
+        mark = node.start_mark
+        start, line, col = mark.index, mark.line, mark.column
+        if text[start : start + 1] in ("&", "!"):  # an anchor or tag comes before the value
+            start, line, col = _skip_properties(text, start, line, col)
+        return Span(
+            self.file, path, self.byte_offset(start), self.byte_offset(node.end_mark.index), line + 1, col + 1,
+            node.style or None, node.tag, aliased, anchor,
+        )
+
+    def byte_offset(self, index: int) -> int:
+        """The byte offset in the file as read of character ``index`` of the text."""
+        positions = self._non_ascii
+        if positions is None:
+            positions = self._non_ascii = []
+            extra = self._extra_bytes
+            total = 0
+            for match in _NON_ASCII_RE.finditer(self.text):
+                positions.append(match.start())
+                total += len(match.group().encode("utf-8")) - 1
+                extra.append(total)
+        if not positions:
+            return self.bom + index
+        from bisect import bisect_left  # not at the top: validate never needs it
+
+        return self.bom + index + self._extra_bytes[bisect_left(positions, index)]
+
+    def places(self) -> tuple[dict[str, tuple[yaml.Node, yaml.Node | None]], dict[int, yaml.Node]] | None:
+        """What ``_shared_places`` found; None when the text holds no alias (nothing is shared)."""
+        if not self._shared_known:
+            if "*" in self.text:
+                # As in load_config_bytes: the walk makes tens of thousands of tuples and no
+                # cycles, and collections over the node graph would cost more than the walk.
+                was_enabled = gc.isenabled()
+                gc.disable()
+                try:
+                    self._places = _shared_places(self.root)
+                finally:
+                    if was_enabled:
+                        gc.enable()
+            self._shared_known = True  # only once known: a failed walk must not read as "nothing shared"
+        return self._places
+
+
+def _skip_properties(text: str, at: int, line: int, col: int) -> tuple[int, int, int]:
+    """Index, 0-based line and column of the scalar after the anchor/tag at ``at``.
+
+    Between a property and its value there may be spaces, line breaks and comments.
+    """
+    end = len(text)
+    while at < end:
+        char = text[at]
+        if char in ("&", "!"):
+            while at < end and text[at] not in " \t\r\n":
+                at += 1
+                col += 1
+        elif char in (" ", "\t"):
+            at += 1
+            col += 1
+        elif char == "#":
+            while at < end and text[at] not in _BREAKS:
+                at += 1
+        elif char in _BREAKS:
+            at += 2 if text.startswith("\r\n", at) else 1
+            line += 1
+            col = 0
+        else:
+            break
+    return at, line, col
+
+
+def _shared_places(root: yaml.Node) -> tuple[dict[str, tuple[yaml.Node, yaml.Node | None]], dict[int, yaml.Node]]:
+    """Dotted path -> (scalar node, the outermost alias on the way to it or None) for every
+    scalar the model reads; and id(node) -> that alias, for the first aliased place of each
+    node. A place reached without an alias shares its text when an aliased place reads
+    the same node.
+
+    An alias gives back the very node of its anchor, so an occurrence of a node is its
+    anchor when it is the node's first in document order, and an alias otherwise. The
+    paths and merge-key precedence are those of ``_Walker`` (earlier merge sources win,
+    explicit keys override merged ones); a config that loaded was walked within the
+    visit budget, so expanding its aliases again is bounded too.
+    """
+    mapping_node, sequence_node, scalar_node = yaml.MappingNode, yaml.SequenceNode, yaml.ScalarNode
+    # The first occurrence of each node, as (id of its parent, index among the parent's
+    # children): a pre-order walk in document order, each node entered at first sight only.
+    first: dict[int, tuple[int, int] | None] = {id(root): None}
+
+    def enter(node: yaml.Node) -> None:
+        parent = id(node)
+        children = node.value if node.__class__ is sequence_node else [child for pair in node.value for child in pair]
+        for index, child in enumerate(children):
+            if id(child) not in first:
+                first[id(child)] = (parent, index)
+                if child.__class__ is not scalar_node:
+                    enter(child)
+
+    if root.__class__ is not scalar_node:
+        enter(root)
+
+    def through(parent: yaml.Node, index: int, child: yaml.Node, anchor: yaml.Node | None) -> yaml.Node | None:
+        """The outermost alias on the way to ``child`` (None: reached at its anchor)."""
+        if anchor is not None or first[id(child)] == (id(parent), index):
+            return anchor
+        return child
+
+    def items(node: yaml.Node, anchor: yaml.Node | None) -> dict[str, tuple[yaml.Node, yaml.Node | None]]:
+        parent = id(node)
+        explicit: dict[str, tuple[yaml.Node, yaml.Node | None]] = {}
+        merged: list[tuple[str, tuple[yaml.Node, yaml.Node | None]]] = []
+        index = 1
+        for key_node, value_node in node.value:
+            value_anchor = anchor if anchor is not None or first[id(value_node)] == (parent, index) else value_node
+            index += 2
+            if key_node.tag == MERGE_TAG:
+                if value_node.__class__ is sequence_node:
+                    for position, source in enumerate(value_node.value):
+                        merged.extend(items(source, through(value_node, position, source, value_anchor)).items())
+                else:
+                    merged.extend(items(value_node, value_anchor).items())
+            else:
+                explicit[key_node.value] = (value_node, value_anchor)
+        if not merged:
+            return explicit
+        out: dict[str, tuple[yaml.Node, yaml.Node | None]] = {}
+        for key, item in merged:
+            out.setdefault(key, item)
+        out.update(explicit)
+        return out
+
+    found: dict[str, tuple[yaml.Node, yaml.Node | None]] = {}
+    first_alias: dict[int, yaml.Node] = {}
+
+    def visit(node: yaml.Node, path: str, anchor: yaml.Node | None) -> None:
+        if node.__class__ is scalar_node:
+            found[path] = (node, anchor)
+            if anchor is not None and id(node) not in first_alias:
+                first_alias[id(node)] = anchor
+        elif node.__class__ is mapping_node:
+            for key, (child, child_anchor) in items(node, anchor).items():
+                visit(child, f"{path}.{key}" if path else key, child_anchor)
+        else:
+            for index, child in enumerate(node.value):
+                visit(child, f"{path}[{index}]", through(node, index, child, anchor))
+
+    visit(root, "", None)
+    return found, first_alias
+
+
+def plain_tag(text: str) -> str:
+    """The tag YAML gives ``text`` written as a plain (unquoted) scalar, by this loader's resolver."""
+    global _PLAIN_RESOLVER
+    if _PLAIN_RESOLVER is None:
+        _PLAIN_RESOLVER = _Loader("")
+    return _PLAIN_RESOLVER.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-any-return]
+
+
+_PLAIN_RESOLVER: Any = None
+
+
 #: YAML node graphs kept alive for processes that end right after loading (``keep_nodes``).
 _KEPT_NODES: list[yaml.Node] = []
 
 
-def load_config(path: str, display: str | None = None, *, keep_nodes: bool = False) -> model.Config:
+def load_config(path: str, display: str | None = None, *, keep_nodes: bool = False, spans: bool = False) -> model.Config:
     """Read, parse and type-check the config at ``path``.
 
     Raises ConfigError with every problem found (each with file:line:col, the dotted
@@ -701,6 +921,9 @@ def load_config(path: str, display: str | None = None, *, keep_nodes: bool = Fal
     ``keep_nodes`` is for a process that ends right after (the CLI's validate, show and
     path end with ``os._exit``): the YAML nodes are kept instead of freed, since freeing
     tens of thousands of them costs ~8 ms per 1,000 agents and the exit frees nothing.
+
+    ``spans`` keeps the source text and the node graph with the config, so that
+    ``node.span(field)`` can say exactly which bytes hold a value (for editing it in place).
     """
     try:
         data = read_config_bytes(path)
@@ -709,10 +932,10 @@ def load_config(path: str, display: str | None = None, *, keep_nodes: bool = Fal
             for problem in exc.problems():
                 problem.location.file = display
         raise
-    return load_config_bytes(display or path, data, keep_nodes=keep_nodes)
+    return load_config_bytes(display or path, data, keep_nodes=keep_nodes, spans=spans)
 
 
-def load_config_bytes(path: str, data: bytes, *, keep_nodes: bool = False) -> model.Config:
+def load_config_bytes(path: str, data: bytes, *, keep_nodes: bool = False, spans: bool = False) -> model.Config:
     """Like load_config, for bytes already read (tests, fuzzing)."""
     text = decode_config(path, data)
     # The collector has nothing to free while we build an acyclic tree; running it over
@@ -725,7 +948,8 @@ def load_config_bytes(path: str, data: bytes, *, keep_nodes: bool = False) -> mo
             raise ConfigError([Problem(Location(path, 1, 1), "", "the file is empty (no YAML document)", "start from the shipped config/agent_engine_envs.yaml", "empty")])
         if keep_nodes:
             _KEPT_NODES.append(root)
-        walker = _Walker(path, max(MIN_VISIT_BUDGET, len(data)), text)
+        source = SourceMap(path, text, len(_BOM) if data.startswith(_BOM) else 0, root) if spans else None
+        walker = _Walker(path, max(MIN_VISIT_BUDGET, len(data)), source, keep_nodes, text)
         config: Any = None
         try:
             config = walker.value(root, model.CONFIG_SPEC, "", "")
@@ -737,6 +961,8 @@ def load_config_bytes(path: str, data: bytes, *, keep_nodes: bool = False) -> mo
         if config is not None:
             config.file = path
             _resolve_pairs(config)
+            if walker.built:
+                _drop_nodes(walker.built)
         if walker.problems:
             raise ConfigError(walker.problems)
         if config is None:  # a problem was reported for every None; defensive only
@@ -745,6 +971,18 @@ def load_config_bytes(path: str, data: bytes, *, keep_nodes: bool = False) -> mo
     finally:
         if was_enabled:
             gc.enable()
+
+
+def _drop_nodes(built: list[model.Node]) -> None:
+    """Keep only the start mark of each value, so the node graph can be freed.
+
+    A kept value node costs ~400 bytes (its dict, its end mark): 17 MB for 1,000 agents,
+    held as long as the config is. Without spans only the start is ever asked for.
+    """
+    for obj in built:
+        locations = obj.locations
+        for key, node in locations.items():
+            locations[key] = node.start_mark
 
 
 def _resolve_pairs(config: model.Config) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from .errors import Location
+from .errors import Location, Span
 
 TYPE_CHECKING = False  # typing costs ~2 ms of every run; its names are for the type checker only
 if TYPE_CHECKING:
@@ -215,23 +215,38 @@ CONFIG_SPEC = Spec(
 class Node:
     """Base of model objects: the location of the object and of each of its values."""
 
-    __slots__ = ("location", "path", "locations")
+    __slots__ = ("location", "path", "locations", "_source")
 
-    def __init__(self, location: Location, path: str) -> None:
+    def __init__(self, location: Location, path: str, source: Any = None) -> None:
         self.location = location
         self.path = path
-        #: field name -> where its value starts: a Location, or the YAML mark the loader
-        #: stored (made into a Location on first use; most are never asked for)
+        #: field name -> the YAML node of its value, as the loader stored it (or a Location).
+        #: A Location is made from it on demand: most values are never asked where they are.
         self.locations: dict[str, Any] = {}
+        #: the loader's map back to the source text (``load_config(..., spans=True)``), else None
+        self._source = source
 
     def loc(self, field: str) -> Location:
         """Where ``field``'s value is (the object's own location if the field is absent)."""
         where = self.locations.get(field)
         if where is None:
             return self.location
-        if where.__class__ is not Location:
-            where = self.locations[field] = Location(self.location.file, where.line + 1, where.column + 1)
-        return where  # type: ignore[no-any-return]
+        if where.__class__ is Location:
+            return where  # type: ignore[no-any-return]
+        mark = getattr(where, "start_mark", where)  # a YAML node, or a bare mark
+        return Location(self.location.file, mark.line + 1, mark.column + 1)
+
+    def span(self, field: str) -> Span:
+        """The exact source text of ``field``'s scalar value: byte offsets, line, column,
+        quoting style, and whether it is shared through an anchor.
+
+        Needs a config loaded with ``spans=True``. Raises KeyError when the field is not
+        written in the file (its default applies) and ValueError when its value is not a
+        scalar (a mapping or list).
+        """
+        if self._source is None:
+            raise ValueError("spans are kept only for a config loaded with spans=True")
+        return self._source.span(self, field)  # type: ignore[no-any-return]
 
     def field_path(self, field: str) -> str:
         return f"{self.path}.{field}" if self.path else field
