@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import FIXTURES, ROOT, PLACEHOLDER_FIXTURE, where
+from conftest import FIXTURES, PLACEHOLDER_FIXTURE, ROOT, where
 
 from generator import loader, model
 from generator.errors import Location, Span
