@@ -72,6 +72,12 @@ def _formats(*allowed: OutputFormat) -> dict[str, Any]:
     }
 
 
+def _who(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--by", metavar="WHO", help="who did it (default: git's user.name, else the OS user)")
+    parser.add_argument("--link", metavar="URL", help="a deploy run, a ticket: kept in the ledger")
+    parser.add_argument("--now", metavar="ISO-8601", default=os.environ.get("PROMOTION_NOW"), help="the time to record (default: the clock; also PROMOTION_NOW)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False, formatter_class=_HelpFormatter)
     # --config is accepted before or after the command; the subcommand's copy only
@@ -109,6 +115,35 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--to-env", metavar="ENV", help="with --from-env: the next environment")
     validate.add_argument("--agent", default="all", metavar="NAME|all", help="agents the step check covers (default all)")
     validate.add_argument("--format", **_formats(OutputFormat.TEXT, OutputFormat.JSON, OutputFormat.GITHUB))
+
+    record = add("record", "record a deploy: write the engine and status into the config in place and add a ledger entry")
+    record.add_argument("--agent", required=True, metavar="NAME", help="the agent deployed")
+    record.add_argument("--env", required=True, metavar="ENV", help="the environment it was deployed to")
+    source = record.add_mutually_exclusive_group()
+    source.add_argument("--engine-id", metavar="ID", help="the engine: projects/<p>/locations/<l>/reasoningEngines/<n>, or the bare number")
+    source.add_argument("--from-deploy-log", metavar="FILE|-", help="find the engine in a deploy's output (`Resource Name: ...`, `Engine ID: N`)")
+    record.add_argument("--status", metavar="STATUS", help="pending, deployed or validated (default with an engine: deployed)")
+    _who(record)
+    record.add_argument("--date", metavar="YYYY-MM-DD", help="what last_updated becomes (default: today, UTC)")
+    record.add_argument("--dry-run", action="store_true", help="print the config diff and the ledger entry; write nothing")
+    record.add_argument("--docs", action="store_true", help="also regenerate the docs afterwards (promotion generate)")
+
+    rollback = add("rollback", "put back the engine that ran before the current one (from the ledger), status deployed")
+    rollback.add_argument("--agent", required=True, metavar="NAME", help="the agent")
+    rollback.add_argument("--env", required=True, metavar="ENV", help="the environment")
+    rollback.add_argument("--to-engine", metavar="ID", help="any earlier engine of that agent and env in the ledger (default: the one before)")
+    _who(rollback)
+    rollback.add_argument("--dry-run", action="store_true", help="print the config diff and the ledger entry; write nothing")
+
+    history = add("history", "the ledger: every recorded deploy, rollback and approval, newest first")
+    history.add_argument("--agent", metavar="NAME", help="one agent (default: all)")
+    history.add_argument("--env", metavar="ENV", help="one environment (default: all)")
+    history.add_argument("--format", **_formats(OutputFormat.TEXT, OutputFormat.JSON))
+
+    export = add("export", "print the engines of one environment for Terraform, env files or JSON (exit 2 on a placeholder)")
+    export.add_argument("--env", required=True, metavar="ENV", help="the environment")
+    export.add_argument("--agent", metavar="NAME", help="one agent (default: all); adds AGENT_ENGINE_RESOURCE, AGENT_ENGINE_ID, PROJECT_ID, LOCATION")
+    export.add_argument("--format", dest="export_format", choices=["env", "json", "tfvars"], default="env", help="env (KEY=value lines, default), json or tfvars")
 
     steps_cmd = add("steps", "list the pipeline's promotion steps, one per line (<from>-to-<to>), for scripts and CI matrices")
     steps_cmd.add_argument("--format", **_formats(OutputFormat.TEXT, OutputFormat.JSON))
@@ -317,12 +352,14 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.from_env is not None:
         source, target = views.select_step(config, args.from_env, args.to_env)
         steps.append(rules.Step(source, target, agents))
-    violations = rules.run(config, steps)
+    history = _history(args.config) or None  # no ledger yet: nothing to compare
+    violations = rules.run(config, steps, history)
     failing = rules.errors(violations)
     warnings = [v for v in violations if v not in failing]
     code = rules.exit_code(failing)
     step = views.step(config, steps[0].source, steps[0].target, agents) if steps else None
-    checked = len([r for r in rules.RULES if r.scope is rules.Scope.CONFIG or steps])
+    ran = {rules.Scope.CONFIG} | ({rules.Scope.STEP} if steps else set()) | ({rules.Scope.HISTORY} if history else set())
+    checked = len([r for r in rules.RULES if r.scope in ran])
     line = summary(len(failing), len(warnings), config.file)
     if fmt is OutputFormat.JSON:
         _json(
@@ -355,6 +392,101 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return code
 
 
+def cmd_record(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from . import record
+
+    engine = args.engine_id
+    if args.from_deploy_log is not None:
+        from . import deploylog
+
+        name, text = deploylog.read_log(args.from_deploy_log, sys.stdin.buffer if args.from_deploy_log == "-" else None)
+        engine = deploylog.engine_from_log(text, name)
+    status = record.parse_status(args.status, engine is not None)
+    change = record.Change(args.agent, args.env, engine, status, args.by, args.link, args.date, now=_now(args.now))
+    return _recorded(record.record(args.config, change, dry_run=args.dry_run), args, out, err)
+
+
+def cmd_rollback(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from . import ledger, record
+
+    engine = record.rollback_target(args.config, args.agent, args.env, args.to_engine)
+    change = record.Change(args.agent, args.env, engine, "deployed", args.by, args.link, action=ledger.Action.ROLLBACK, now=_now(args.now))
+    return _recorded(record.record(args.config, change, dry_run=args.dry_run), args, out, err)
+
+
+def _now(value: str | None) -> str | None:
+    """``--now``/PROMOTION_NOW as the ledger writes times (UTC, microseconds, Z)."""
+    if value is None:
+        return None
+    import datetime
+
+    try:
+        when = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"--now: {value!r} is not an ISO-8601 time (e.g. 2026-12-24T10:00:00Z)") from None
+    if when.tzinfo is None:
+        raise UsageError(f"--now: {value!r} has no time zone (add Z or +01:00)")
+    return when.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _recorded(result: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from . import record
+
+    for v in result.warnings:
+        err.write(v.format() + "\n")
+    entry = result.entry
+    if args.dry_run:
+        out.write(result.diff())
+        out.write(f"--- ledger entry (not written): config/ledger/{entry.key}\n{result.entry_text}")
+        out.write("dry run: nothing written\n")
+        return ExitCode.OK
+    out.write(f"{entry.action.value}: {entry.agent} in {entry.env}: {entry.engine_before} [{entry.status_before}] -> {entry.engine_after} [{entry.status_after}]\n")
+    out.write(f"ledger: {entry.key}\n")
+    if getattr(args, "docs", False):
+        from . import generate
+
+        done = generate.run(generate.GenerateOptions(config_path=args.config, templates_dir=DEFAULT_TEMPLATES if os.path.isdir(DEFAULT_TEMPLATES) else None))
+        out.write(f"docs: {plural(done.written, 'file')} written or removed\n")
+    out.write(record.next_step(args.config, entry.agent, entry.env) + "\n")
+    return ExitCode.OK
+
+
+def cmd_history(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from . import ledger
+
+    entries = ledger.history(ledger.load_entries(ledger.ledger_dir(args.config)), args.agent, args.env)
+    rows = [
+        {
+            "at": e.at, "agent": e.agent, "env": e.env, "action": e.action.value,
+            "engine_before": e.engine_before, "engine_after": e.engine_after,
+            "status_before": e.status_before, "status_after": e.status_after,
+            "by": e.by, "link": e.link, "commit": e.commit, "file": e.key,
+        }
+        for e in entries
+    ]
+    if args.format == OutputFormat.JSON.value:
+        _json(rows, out)
+        return ExitCode.OK
+    from .model import short_engine_id
+
+    table: list[tuple[str, ...]] = [("AT", "AGENT", "ENV", "ACTION", "ENGINE", "STATUS", "BY")]
+    for r in _printable_data(rows):
+        table.append((r["at"][:19] + "Z", r["agent"], r["env"], r["action"], f"{short_engine_id(r['engine_before'])} -> {short_engine_id(r['engine_after'])}", f"{r['status_before']} -> {r['status_after']}", r["by"]))
+    if len(table) > 1:
+        out.write(_table(table))
+    out.write(f"{plural(len(rows), 'entry', 'entries')}\n")
+    return ExitCode.OK
+
+
+def cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from . import export, views
+
+    config = _load(args)
+    agents = views.select_agents(config, args.agent)
+    out.write(export.export(config, args.env, agents, export.ExportFormat(args.export_format)))
+    return ExitCode.OK
+
+
 def cmd_steps(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     config = _load(args)
     steps = [{"from": a, "to": b, "key": f"{a}_to_{b}", "slug": f"{a}-to-{b}"} for a, b in config.consecutive_pairs()]
@@ -363,6 +495,13 @@ def cmd_steps(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     else:
         out.write("".join(f"{s['slug']}\n" for s in steps))
     return ExitCode.OK
+
+
+def _history(config_path: str) -> list[Any]:
+    """The ledger's entries by their names (fast: no entry is parsed)."""
+    from . import ledger
+
+    return ledger.scan(ledger.ledger_dir(config_path))
 
 
 def cmd_rules(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -422,6 +561,10 @@ COMMANDS = {
     "show": cmd_show,
     "path": cmd_path,
     "validate": cmd_validate,
+    "record": cmd_record,
+    "rollback": cmd_rollback,
+    "history": cmd_history,
+    "export": cmd_export,
     "steps": cmd_steps,
     "rules": cmd_rules,
     "schema": cmd_schema,

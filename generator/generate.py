@@ -13,6 +13,10 @@ from . import rules
 from .errors import Location, Problem, SelectionError, WriteRefused
 from .loader import load_config
 from .model import Config
+
+TYPE_CHECKING = False  # typing costs ~2 ms of every run; its names are for the type checker only
+if TYPE_CHECKING:
+    from typing import Any
 from .writer import Action, FileChange, PlannedFile, apply_changes, plan_changes, stamp_page
 
 
@@ -91,7 +95,7 @@ class GenerateResult:
         return len([c for c in self.changes if c.action is not Action.DELETE])
 
 
-def check(config: Config, gate: list[str]) -> list[rules.Violation]:
+def check(config: Config, gate: list[str], history: list[Any] | None = None) -> list[rules.Violation]:
     """Every config rule, plus the step rule on each gated promotion: InvalidConfig (exit 1)
     or NotReady (exit 2) when one fails; else the warnings."""
     steps = []
@@ -101,25 +105,45 @@ def check(config: Config, gate: list[str]) -> list[rules.Violation]:
             pairs = ", ".join(config.promotion) or "(none)"
             raise SelectionError([Problem(config.loc("promotion"), "promotion", f"the gate names `{key}`, which is not a promotion of this config", f"gate one of: {pairs}", "unknown-gate")])
         steps.append(rules.Step(promotion.source, promotion.target, list(config.agents)))
-    violations = rules.run(config, steps)
+    violations = rules.run(config, steps, history or None)
     rules.raise_for(violations)
     return violations
 
 
-def load_and_check(options: GenerateOptions) -> tuple[Config, list[rules.Violation]]:
-    """Load the config and run every rule (and the gate): ConfigError or NotReady on failure."""
-    config = load_config(str(options.resolve(options.config_path)), display=options.display(options.config_path))
-    return config, check(config, options.gate)
+class Loaded:
+    """The config, its ledger's entry names and the rules' verdict: what every run starts from."""
+
+    __slots__ = ("config", "config_path", "history", "violations")
+
+    def __init__(self, config: Config, config_path: Path, history: list[Any], violations: list[rules.Violation]) -> None:
+        self.config = config
+        self.config_path = config_path
+        self.history = history
+        self.violations = violations
 
 
-def plan(options: GenerateOptions, loaded: tuple[Config, list[rules.Violation]] | None = None) -> tuple[Config, list[Change], list[rules.Violation]]:
+def load_and_check(options: GenerateOptions) -> Loaded:
+    """Load the config, list its ledger and run every rule (and the gate): ConfigError,
+    InvalidConfig or NotReady on failure. The ledger is read by its file names only (fast);
+    ``plan`` parses the entries when it renders."""
+    from . import ledger
+
+    config_path = options.resolve(options.config_path)
+    config = load_config(str(config_path), display=options.display(options.config_path))
+    history = ledger.scan(ledger.ledger_dir(config_path))
+    return Loaded(config, config_path, history, check(config, options.gate, history))
+
+
+def plan(options: GenerateOptions, loaded: Loaded | None = None) -> tuple[Config, list[Change], list[rules.Violation]]:
     """Load, check, render and compare with disk. Raises before anything could be written."""
-    from . import markers, render  # Jinja2 is only imported by the commands that render
+    from . import ledger, markers, render  # Jinja2 is only imported by the commands that render
 
     config_display = options.display(options.config_path)
-    config, violations = loaded or load_and_check(options)
+    loaded = loaded or load_and_check(options)
+    config, violations = loaded.config, loaded.violations
+    entries = ledger.load_entries(ledger.ledger_dir(loaded.config_path)) if loaded.history else []
     env = render.make_environment(str(options.resolve(options.templates_dir)) if options.templates_dir else None)
-    context = render.build_context(config, config_display, violations, options.display(options.out_dir))
+    context = render.build_context(config, config_display, violations, options.display(options.out_dir), entries)
     out_dir = options.resolve(options.out_dir)
     planned = [
         PlannedFile(out_dir / page.path, stamp_page(page.body, config_display, page.template))
@@ -152,7 +176,7 @@ def run(options: GenerateOptions, write: bool = True) -> GenerateResult:
     # Fingerprinted before anything is read, so an input edited during the run is seen next time.
     fp = state.fingerprint(options.resolve(options.config_path), _template_dirs(options), _options_key(options)) if write else ""
     loaded = load_and_check(options)
-    config, violations = loaded
+    config, violations = loaded.config, loaded.violations
     warnings = [v for v in violations if v.severity is rules.Severity.WARNING]
     out_dir = options.resolve(options.out_dir)
     if not write:  # --check never trusts the recorded state

@@ -20,23 +20,26 @@ class Per(Enum):
     ONCE = "once"
     AGENT = "agent"  # path has {agent}
     STEP = "step"  # path has {step} (``<from>-to-<to>``)
+    ENV = "env"  # path has {env}
 
 
 class Page:
     """One entry of the registry. ``title`` None: the nav takes the page's own heading."""
 
-    __slots__ = ("path", "template", "title", "section", "per")
+    __slots__ = ("path", "template", "title", "section", "per", "in_nav")
 
-    def __init__(self, path: str, template: str, title: str | None, section: str | None = None, per: Per = Per.ONCE) -> None:
+    def __init__(self, path: str, template: str, title: str | None, section: str | None = None, per: Per = Per.ONCE, *, in_nav: bool = True) -> None:
         self.path = path
         self.template = template
         self.title = title
         self.section = section
         self.per = per
+        #: False: reached by links only (an agent's history page, from the agent's page)
+        self.in_nav = in_nav
 
     def path_for(self, key: str) -> str:
-        """The page's path for one agent key or step slug (the path itself for a single page)."""
-        return self.path.format(agent=key, step=key)
+        """The page's path for one agent key, step slug or environment (the path itself for a single page)."""
+        return self.path.format(agent=key, step=key, env=key)
 
     def keys_on_disk(self, docs: Path) -> list[str]:
         """The agent keys or step slugs of the pages of this entry that exist under ``docs``
@@ -57,6 +60,9 @@ PAGES = (
     Page("promotions/{step}.md", "promotion.md.j2", "{source} → {target}", "Promotions", Per.STEP),
     Page("agents/index.md", "agents_index.md.j2", None, "Agents"),
     Page("agents/{agent}.md", "agent.md.j2", None, "Agents", Per.AGENT),
+    Page("history/{agent}.md", "agent_history.md.j2", None, "Agents", Per.AGENT, in_nav=False),
+    Page("environments/index.md", "environments_index.md.j2", None, "Environments"),
+    Page("environments/{env}.md", "environment.md.j2", None, "Environments", Per.ENV),
     Page("reference/rules.md", "rules.md.j2", "Readiness rules", "Reference"),
     Page("reference/config-schema.md", "config_schema.md.j2", "Config reference", "Reference"),
 )
@@ -73,7 +79,7 @@ def step_slug(source: str, target: str) -> str:
     return f"{source}-to-{target}"
 
 
-def nav(docs: Path, steps: list[tuple[str, str]] | None, agents: list[str] | None) -> list[object]:
+def nav(docs: Path, steps: list[tuple[str, str]] | None, agents: list[str] | None, envs: list[str] | None = None) -> list[object]:
     """The site's nav: Home (when ``index.md`` exists), every registered page in order,
     then hand-written top-level pages.
 
@@ -82,7 +88,9 @@ def nav(docs: Path, steps: list[tuple[str, str]] | None, agents: list[str] | Non
     out: list[object] = [{"Home": "index.md"}] if (docs / "index.md").exists() else []
     sections: dict[str, list[object]] = {}
     for page in PAGES:
-        entries = _entries(page, docs, steps, agents)
+        if not page.in_nav:
+            continue
+        entries = _entries(page, docs, steps, agents, envs)
         if page.section is None:
             out += entries
         elif page.section not in sections:
@@ -95,9 +103,11 @@ def nav(docs: Path, steps: list[tuple[str, str]] | None, agents: list[str] | Non
     return out
 
 
-def _entries(page: Page, docs: Path, steps: list[tuple[str, str]] | None, agents: list[str] | None) -> list[object]:
+def _entries(page: Page, docs: Path, steps: list[tuple[str, str]] | None, agents: list[str] | None, envs: list[str] | None) -> list[object]:
     if page.per is Per.ONCE:
         return [{page.title: page.path} if page.title else page.path]
+    if page.per is Per.ENV:
+        return [page.path_for(name) for name in (envs if envs is not None else page.keys_on_disk(docs))]
     if page.per is Per.STEP:
         pairs = steps if steps is not None else [tuple(slug.split("-to-", 1)) for slug in page.keys_on_disk(docs)]
         title = page.title or "{source} → {target}"

@@ -49,6 +49,7 @@ class PromotionPlugin(BasePlugin[PromotionPluginConfig]):
         self.command = "build"
         self.last_pairs: list[tuple[str, str]] | None = None
         self.last_agents: list[str] = []
+        self.last_envs: list[str] = []
         self.generated_pages: set[str] = set()
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
@@ -80,6 +81,7 @@ class PromotionPlugin(BasePlugin[PromotionPluginConfig]):
         else:
             self.last_pairs = result.config.consecutive_pairs()
             self.last_agents = list(result.config.agents)
+            self.last_envs = list(result.config.environments)
             for v in result.warnings:
                 log.info("promotion: %s", v.format())
             for change in result.pending:
@@ -126,4 +128,5 @@ class PromotionPlugin(BasePlugin[PromotionPluginConfig]):
     def _nav(self, docs: Path) -> list[Any]:
         """The nav from the page registry (``pages.nav``): steps and agents from the last good
         config, or from the pages on disk when the config never loaded (serve started broken)."""
-        return pages.nav(docs, self.last_pairs, self.last_agents if self.last_pairs is not None else None)
+        known = self.last_pairs is not None
+        return pages.nav(docs, self.last_pairs, self.last_agents if known else None, self.last_envs if known else None)

@@ -184,6 +184,18 @@ def code_title(value: Any, title: Any) -> Markup:
     return Markup(f'<code title="{attr_escape(str(title))}">{md_escape(str(value))}</code>')
 
 
+_HTTP_URL_RE = re.compile(r"^https?://[^\s<>\"'`\\]+$")
+
+
+def link_to(text: Any, url: Any) -> Markup:
+    """``text`` as a link to ``url`` when it is a plain http(s) URL (a deploy run, a ticket);
+    anything else (``javascript:``, a path, text) is shown as text beside it, never as a link."""
+    label = md_escape(str(text))
+    if url and _HTTP_URL_RE.match(str(url)):
+        return Markup(f'<a href="{attr_escape(str(url))}">{label}</a>')
+    return Markup(label + (f" ({md_escape(str(url))})" if url else ""))
+
+
 def attr_value(value: Any) -> Markup:
     """Text for inside a double-quoted HTML attribute written in a template (``title="{{ x|attr_value }}"``)."""
     return Markup(attr_escape(str(value)))
@@ -248,6 +260,7 @@ def make_environment(templates_dir: str | None = None) -> SandboxedEnvironment:
         code=code,
         code_title=code_title,
         attr_value=attr_value,
+        link_to=link_to,
         code_spans=code_spans,
         verbatim=verbatim,
         status_badge=status_badge,
@@ -269,8 +282,9 @@ class RenderedPage:
         self.body = body
 
 
-def build_context(config: Config, config_display: str, violations: list[rules.Violation], docs_dir: str = "site-docs") -> dict[str, Any]:
-    """Everything the templates see. Plain data: views of the model, the rules, the schema.
+def build_context(config: Config, config_display: str, violations: list[rules.Violation], docs_dir: str = "site-docs", entries: list[Any] | None = None) -> dict[str, Any]:
+    """Everything the templates see. Plain data: views of the model, the rules, the schema,
+    the ledger (``entries``, from ``ledger.load_entries``).
 
     ``config_display`` and ``docs_dir`` are paths as pages show them (relative to the project root).
     """
@@ -285,10 +299,16 @@ def build_context(config: Config, config_display: str, violations: list[rules.Vi
     show = views.mapping(config, agents)
     # One lookup table per step: searching each step's agent list per agent is quadratic.
     by_key = [{entry["key"]: entry for entry in item["agents"]} for item in steps]
+    ledger_view = views.history(config, entries or [])
+    history_of: dict[str, list[dict[str, Any]]] = {}
+    for row in ledger_view["entries"]:
+        history_of.setdefault(row["agent"], []).append(row)
     for agent in show["agents"]:
         for row in agent["environments"]:
             row["warnings"] = warnings_by_cell.get((agent["key"], row["environment"]), [])
             row["readiness"] = "placeholder" if row.get("placeholder") else ("warning" if row["warnings"] else "ready")
+            row["ledger"] = ledger_view["cells"].get(f"{agent['key']}/{row['environment']}", {"since": None, "previous": None, "rollback": None})
+        agent["history"] = history_of.get(agent["key"], [])
         agent["steps"] = [_agent_step(s, by_key[i][agent["key"]]) for i, s in enumerate(steps)]
     first_agent = show["agents"][0]
     example_env = first_agent["environments"][0]
@@ -310,6 +330,7 @@ def build_context(config: Config, config_display: str, violations: list[rules.Vi
             for i, e in enumerate(config.environments.values())
         ],
         "environment_order": config.environment_order,
+        "history": ledger_view["entries"],
         "agents": show["agents"],
         "engines": show["engines"],
         "placeholders": show["placeholders"],
@@ -346,6 +367,8 @@ def render_pages(env: SandboxedEnvironment, context: dict[str, Any]) -> list[Ren
             items: list[tuple[str, dict[str, Any]]] = [(page.path, {})]
         elif page.per is pages.Per.STEP:
             items = [(page.path_for(step["slug"]), {"step": step}) for step in context["steps"]]
+        elif page.per is pages.Per.ENV:
+            items = [(page.path_for(env["name"]), {"environment": env}) for env in context["environments"]]
         else:
             items = [(page.path_for(agent["key"]), {"agent": agent}) for agent in context["agents"]]
         for path, extra in items:

@@ -10,12 +10,16 @@ Nothing here hard-codes an environment name: the pipeline is whatever order
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from enum import Enum
 
 from . import lifecycle, model
 from .errors import ExitCode, InvalidConfig, Location, NotReady, Problem
 from .model import Agent, AgentEnvironment, Config
+
+TYPE_CHECKING = False  # typing costs ~2 ms of every run; its names are for the type checker only
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class Severity(Enum):
@@ -26,10 +30,11 @@ class Severity(Enum):
 class Scope(Enum):
     CONFIG = "config"  # judges the config alone: checked on every validate and docs build; an error exits 1
     STEP = "step"  # judges a promotion step (validate --from-env/--to-env, the docs gate); an error exits 2
+    HISTORY = "history"  # compares the config with the ledger (config/ledger/), when there is one
 
 
 #: What an error of each scope means for the exit code: a broken config, or a promotion not ready.
-EXIT_CODES = {Scope.CONFIG: ExitCode.CONFIG, Scope.STEP: ExitCode.NOT_READY}
+EXIT_CODES = {Scope.CONFIG: ExitCode.CONFIG, Scope.STEP: ExitCode.NOT_READY, Scope.HISTORY: ExitCode.CONFIG}
 
 
 class Violation(Problem):
@@ -70,7 +75,8 @@ class Step:
         self.agents = agents
 
 
-#: A config rule's function gets its rule and the config; a step rule's also the step.
+#: A config rule's function gets its rule and the config; a step rule's also the step; a
+#: history rule's the ledger's entries (their names: ``ledger.scan``).
 Check = Callable[..., Iterable[Violation]]
 
 
@@ -420,11 +426,52 @@ def inherit_checks_key(this: Rule, config: Config) -> Iterable[Violation]:
             )
 
 
+@rule(
+    "PR012",
+    "ledger-matches-config",
+    "The config's engine is the one the ledger last recorded",
+    "record deploys with `promotion record` (it edits the config and the ledger together); "
+    "if the hand edit is right, record it: `promotion record --agent <agent> --env <env> --engine-id <engine>`",
+    severity=Severity.WARNING,
+    scope=Scope.HISTORY,
+)
+def ledger_matches_config(this: Rule, config: Config, history: Sequence[Any]) -> Iterable[Violation]:
+    """Checked when `config/ledger/` has entries. An engine that differs from the latest
+    `record` or `rollback` entry for that agent and environment was edited by hand and never
+    recorded, so the history (and a rollback) would not know it. A config edited by hand
+    before any entry exists is fine: its history starts at the first record. A warning only."""
+    latest: dict[tuple[str, str], Any] = {}
+    for item in history:
+        if item.action.value in ("record", "rollback"):
+            key = (item.agent, item.env)
+            if key not in latest or item.at >= latest[key].at:
+                latest[key] = item
+    for (agent_key, env_name), item in latest.items():
+        agent = config.agents.get(agent_key)
+        env = agent.environments.get(env_name) if agent else None
+        if agent is None or env is None:
+            continue
+        number = model.engine_number(env.engine_id)
+        recorded = item.engine
+        if number != recorded:
+            yield _tag(
+                this.violation(
+                    env,
+                    "engine_id",
+                    f"engine `{model.short_engine_id(env.engine_id)}` is not the one the ledger last recorded for `{agent_key}` in `{env_name}` (`{recorded or 'a placeholder'}`, {item.at[:10]}): a hand edit that was never recorded",
+                    f"if this engine is right, record it: `promotion record --agent {agent_key} --env {env_name} --engine-id {env.engine_id} --status {env.status}`",
+                ),
+                agent,
+                env_name,
+            )
+
+
 # --- running them -----------------------------------------------------------------------
 
 
-def run(config: Config, steps: Iterable[Step] = ()) -> list[Violation]:
-    """Every config rule, and every step rule for each of ``steps``, in file order.
+def run(config: Config, steps: Iterable[Step] = (), history: Sequence[Any] | None = None) -> list[Violation]:
+    """Every config rule, every step rule for each of ``steps``, and, given the ledger's
+    entries (``history``), every history rule; in file order.
 
     The one runner: the CLI, ``generate``, the views and the plugin all call it.
     """
@@ -432,6 +479,8 @@ def run(config: Config, steps: Iterable[Step] = ()) -> list[Violation]:
     for item in RULES:
         if item.scope is Scope.CONFIG:
             found.extend(item.check(item, config))
+        elif item.scope is Scope.HISTORY and history is not None:
+            found.extend(item.check(item, config, history))
     for step in steps:
         for item in RULES:
             if item.scope is Scope.STEP:

@@ -48,11 +48,15 @@ def fingerprint(config_path: Path, template_dirs: list[Path], options_key: str) 
     for folder in template_dirs:
         if folder.is_dir():
             templates += sorted(folder.rglob("*.j2"))
+    from .ledger import ledger_dir
+
+    ledger = ledger_dir(config_path)
     parts = [
         f"format={_FORMAT}",
         f"version={__version__}",
         options_key,
         _stat_files([config_path]),
+        _stat_files(sorted(ledger.glob("*.yaml")) if ledger.is_dir() else []),
         _stat_files(templates),
         _stat_files(sorted(package.glob("*.py"))),
     ]

@@ -174,3 +174,41 @@ def step(config: Config, source: str, target: str, agents: list[str]) -> dict[st
         "ready": verdict_all is not lifecycle.State.BLOCKED,
     }
 
+
+
+def history(config: Config, entries: list[Any]) -> dict[str, Any]:
+    """The ledger as the pages show it: every entry (newest first), and per agent and
+    environment since when its engine has its status, the engine before it and the exact
+    ``promotion rollback`` command (None when the ledger knows no earlier engine)."""
+    from . import ledger
+
+    rows = [
+        {
+            "at": e.at, "date": e.at[:10], "agent": e.agent, "env": e.env, "action": e.action.value,
+            "engine_before": e.engine_before, "engine_after": e.engine_after,
+            "engine_before_short": model.short_engine_id(e.engine_before), "engine_after_short": model.short_engine_id(e.engine_after),
+            "status_before": e.status_before, "status_after": e.status_after,
+            "by": e.by, "link": e.link, "commit": e.commit,
+        }
+        for e in ledger.history(entries)
+    ]
+    cells: dict[str, dict[str, Any]] = {}
+    by_cell: dict[tuple[str, str], list[Any]] = {}
+    for entry in entries:
+        by_cell.setdefault((entry.agent, entry.env), []).append(entry)
+    for (agent_key, env_name), items in by_cell.items():
+        agent = config.agents.get(agent_key)
+        env = agent.environments.get(env_name) if agent else None
+        if env is None:
+            continue
+        changes = [e for e in items if e.action in ledger.ENGINE_ACTIONS]
+        latest = max(changes, key=lambda e: (e.at, e.key)) if changes else None
+        current = latest is not None and latest.engine == model.engine_number(env.engine_id) and latest.status_after == env.status
+        earlier = ledger.previous_engines(items, agent_key, env_name, env.engine_id)
+        previous = earlier[0] if earlier else None
+        cells[f"{agent_key}/{env_name}"] = {
+            "since": latest.at[:10] if current and latest else None,
+            "previous": None if previous is None else {"engine": previous.engine, "short": model.short_engine_id(previous.engine), "since": previous.since[:10] if previous.since else None, "until": previous.until[:10] if previous.until else None},
+            "rollback": None if previous is None else f"promotion rollback --agent {agent_key} --env {env_name}",
+        }
+    return {"entries": rows, "cells": cells}

@@ -267,7 +267,7 @@ def test_rules_text() -> None:
 def test_rules_json() -> None:
     code, data = run_json("rules")
     assert code == 0
-    assert [r["id"] for r in data] == [f"PR{i:03d}" for i in range(1, 12)]
+    assert [r["id"] for r in data] == [f"PR{i:03d}" for i in range(1, 13)]
     assert {r["severity"] for r in data} == {"error", "warning"}
     assert (next(r for r in data if r["id"] == "PR010")["scope"], next(r for r in data if r["id"] == "PR010")["exit_code"]) == ("step", 2)
     assert {r["exit_code"] for r in data if r["scope"] == "config" and r["severity"] == "error"} == {1}

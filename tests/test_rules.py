@@ -14,7 +14,7 @@ from typing import NamedTuple
 import pytest
 from conftest import WriteConfig, mutate, remove_env, replace_promotion, set_env_field, where
 
-from generator import cli, rules
+from generator import cli, ledger, rules
 from generator.loader import load_config
 from generator.model import Config
 from generator.rules import RULES, Severity, Violation
@@ -36,6 +36,7 @@ class Case(NamedTuple):
     spots: tuple[Spot, ...] = ()  # empty: the config passes the rule
     message: str = ""
     step: tuple[str, str, list[str]] | None = None  # (from, to, agents) for promotion-scope rules
+    history: tuple[str, ...] | None = None  # ledger entry names, for history-scope rules
 
 
 def unchanged(text: str) -> str:
@@ -58,6 +59,10 @@ def chain(*edits: Callable[[str], str]) -> Callable[[str], str]:
         return text
 
     return edit
+
+
+def entry_name(agent: str, env: str, number: str, at: str = "20261201T100000.000000Z", action: str = "record") -> str:
+    return f"{at}.{agent}.{env}.{action}.{number}.a1b2c3.yaml"
 
 
 def promotion(*entries: str) -> Callable[[str], str]:
@@ -197,6 +202,12 @@ BREAKING = [
         step=("stage", "prod", ["bob"]),
     ),
     Case(
+        "PR012-hand-edit-never-recorded", "PR012", "deployed", unchanged,
+        (Spot(f"{BOB}.dev.engine_id", "engine_id: projects/bobs-brain-dev/locations/us-central1/reasoningEngines/1000000000000000001", "projects/"),),
+        "is not the one the ledger last recorded for `bob` in `dev` (`42`, 2026-12-01)",
+        history=(entry_name("bob", "dev", "1000000000000000001", "20261130T100000.000000Z"), entry_name("bob", "dev", "42")),
+    ),
+    Case(
         "PR011-seed-inheritance-line", "PR011", "shipped",
         promotion(DEV_TO_STAGE, STAGE_TO_PROD.replace("      - Stage smoke tests passing\n", '      - "All dev_to_stage checks"\n      - Stage smoke tests passing\n')),
         (Spot("promotion.stage_to_prod.required_checks[0]", '"All dev_to_stage checks"'),),
@@ -235,6 +246,9 @@ PASSING = [
     Case("PR010-promoted", "PR010", "deployed", chain(env("bob", "stage", status="deployed"), env("bob", "prod", engine_id="TODO-SET-PROD-ENGINE-ID", status="pending")), step=("dev", "stage", ["bob"])),
     Case("PR010-other-agents-blocked", "PR010", "deployed", env("foreman", "prod", engine_id="TODO-SET-PROD-ENGINE-ID", status="pending"), step=("stage", "prod", ["bob"])),
     Case("PR011-inherit-key", "PR011", "shipped", unchanged),
+    Case("PR012-latest-entry-matches", "PR012", "deployed", unchanged, history=(entry_name("bob", "dev", "42", "20261130T100000.000000Z"), entry_name("bob", "dev", "1000000000000000001"))),
+    Case("PR012-entry-for-an-agent-no-longer-in-the-config", "PR012", "deployed", unchanged, history=(entry_name("ghost", "dev", "77"),)),
+    Case("PR012-approvals-do-not-set-engines", "PR012", "deployed", unchanged, history=(entry_name("bob", "dev", "1000000000000000001", "20261130T100000.000000Z"), entry_name("bob", "dev", "42", action="approve"))),
     Case("PR011-unknown-step-is-a-plain-check", "PR011", "shipped", promotion(DEV_TO_STAGE, STAGE_TO_PROD.replace("      - Stage smoke tests passing\n", '      - "All qa_to_stage checks"\n'))),
 ]
 
@@ -243,8 +257,10 @@ def base_text(case: Case, shipped: str, deployed: str) -> str:
     return {"shipped": shipped, "deployed": deployed}[case.base]
 
 
-def run_rules(config: Config, step: tuple[str, str, list[str]] | None) -> list[Violation]:
-    return rules.run(config, [rules.Step(*step)] if step else [])
+def run_rules(config: Config, step: tuple[str, str, list[str]] | None, history: tuple[str, ...] | None = None) -> list[Violation]:
+    names = [ledger.parse_name(name) for name in history] if history is not None else None
+    return rules.run(config, [rules.Step(*step)] if step else [], names)
+
 
 
 def rule_by_id(rule_id: str) -> rules.Rule:
@@ -255,7 +271,7 @@ def rule_by_id(rule_id: str) -> rules.Rule:
 def test_rule_broken(case: Case, placeholder_config_text: str, deployed_config_text: str, write_config: WriteConfig) -> None:
     text = case.edit(base_text(case, placeholder_config_text, deployed_config_text))
     path = write_config(text)
-    found = run_rules(load_config(path), case.step)
+    found = run_rules(load_config(path), case.step, case.history)
     mine = [v for v in found if v.code == case.rule]
     expected = [(spot.path, path, *where(text, spot.needle, spot.at)) for spot in case.spots]
     assert [(v.path, v.location.file, v.location.line, v.location.col) for v in mine] == expected
@@ -270,7 +286,7 @@ def test_rule_broken(case: Case, placeholder_config_text: str, deployed_config_t
 @pytest.mark.parametrize("case", PASSING, ids=[c.id for c in PASSING])
 def test_rule_passes(case: Case, placeholder_config_text: str, deployed_config_text: str, write_config: WriteConfig) -> None:
     text = case.edit(base_text(case, placeholder_config_text, deployed_config_text))
-    found = run_rules(load_config(write_config(text)), case.step)
+    found = run_rules(load_config(write_config(text)), case.step, case.history)
     assert [v.format() for v in found if v.code == case.rule] == []
     assert [v.format() for v in rules.errors(found)] == []
 
@@ -298,7 +314,7 @@ def test_pr010_covers_only_selected_agents(placeholder_config_text: str, write_c
 
 def test_exit_codes_come_from_the_rule_scope() -> None:
     assert {r.id: int(r.exit_code) for r in RULES if r.severity is Severity.ERROR} == {f"PR00{i}": 1 for i in range(1, 9)} | {"PR010": 2}
-    assert {r.id for r in RULES if r.severity is Severity.WARNING} == {"PR009", "PR011"}
+    assert {r.id for r in RULES if r.severity is Severity.WARNING} == {"PR009", "PR011", "PR012"}
 
 
 def test_seed_inheritance_line_is_read_as_inheritance(placeholder_config_text: str, write_config: WriteConfig) -> None:

@@ -1,0 +1,225 @@
+"""``promotion record`` and ``promotion rollback``: a deploy writes the config, the ledger keeps itself.
+
+One core for both commands: under a lock, read the config as bytes, edit only the engine,
+the status and ``last_updated`` in place (``yamledit``: every other byte stays), load and
+check the result with every rule, and only then write the config and one new ledger entry
+(``ledger``) together. A refused edit writes nothing. The CLI prints what this returns.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from . import ledger, model, rules
+from .errors import Location, Problem, SelectionError, UsageError
+
+TYPE_CHECKING = False  # typing costs ~2 ms of every run; its names are for the type checker only
+if TYPE_CHECKING:
+    from typing import Any
+
+#: The commit message a config update gets, after the seed's convention. A config may set its own.
+DEFAULT_COMMIT_MESSAGE = "config: update {agent} {env} engine ID after deployment"
+LOCK_NAME = ".lock"
+
+
+class Change:
+    """What ``record``/``rollback`` asks for: which agent and environment, the new engine
+    (None: keep it) and status, who, why, and the date ``last_updated`` gets."""
+
+    __slots__ = ("agent", "env", "engine", "status", "by", "link", "date", "action", "now", "override_freeze")
+
+    def __init__(
+        self,
+        agent: str,
+        env: str,
+        engine: str | None,
+        status: str,
+        by: str | None = None,
+        link: str | None = None,
+        date: str | None = None,
+        action: ledger.Action = ledger.Action.RECORD,
+        now: str | None = None,
+    ) -> None:
+        self.agent = agent
+        self.env = env
+        self.engine = engine
+        self.status = status
+        self.by = by
+        self.link = link
+        self.date = date
+        self.action = action
+        self.now = now  # UTC ISO-8601 with microseconds and Z (tests, --now); None: the clock
+        self.override_freeze = False
+
+
+class Recorded:
+    """The outcome: the config's old and new bytes, the ledger entry, and what was written."""
+
+    __slots__ = ("config_path", "display", "old", "new", "entry", "entry_text", "warnings", "written")
+
+    def __init__(self, config_path: Path, display: str, old: bytes, new: bytes, entry: ledger.Entry, entry_text: str, warnings: list[rules.Violation]) -> None:
+        self.config_path = config_path
+        self.display = display
+        self.old = old
+        self.new = new
+        self.entry = entry
+        self.entry_text = entry_text
+        self.warnings = warnings
+        self.written = False
+
+    def diff(self) -> str:
+        import difflib
+
+        old = self.old.decode("utf-8", errors="replace").splitlines(keepends=True)
+        new = self.new.decode("utf-8", errors="replace").splitlines(keepends=True)
+        return "".join(difflib.unified_diff(old, new, f"a/{self.display}", f"b/{self.display}"))
+
+
+def record(config_path: str, change: Change, *, display: str | None = None, dry_run: bool = False) -> Recorded:
+    """Edit the config for ``change`` and add its ledger entry (unless ``dry_run``).
+
+    Raises ConfigError/InvalidConfig (exit 1) when the config or the edited config is wrong
+    (nothing written), SelectionError for an unknown agent or environment.
+    """
+    path = Path(config_path)
+    folder = ledger.ledger_dir(path)
+    with _locked(folder, dry_run):
+        # Read under the lock: a record that waited for another one sees its edit.
+        from .loader import load_config_bytes, read_config_bytes
+
+        shown = display or config_path
+        old = read_config_bytes(config_path)
+        config = load_config_bytes(shown, old, spans=True)
+        result = _edit(config, shown, old, change, folder)
+        if not dry_run:
+            from .writer import write_files
+
+            write_files([(path, result.new), (folder / result.entry.key, result.entry_text.encode("utf-8"))])
+            result.written = True
+        return result
+
+
+def rollback_target(config_path: str, agent: str, env: str, to_engine: str | None, *, display: str | None = None) -> str:
+    """The engine a rollback puts back: the one that ran before the current one, or
+    ``to_engine`` when it is an earlier engine of that agent and env in the ledger (exit 1 else)."""
+    from .loader import load_config
+
+    config = load_config(config_path, display=display)
+    current = _env(config, agent, env)
+    entries = ledger.load_entries(ledger.ledger_dir(config_path))
+    earlier = ledger.previous_engines(entries, agent, env, current.engine_id)
+    where = current.loc("engine_id")
+    if not earlier:
+        raise SelectionError([Problem(where, current.field_path("engine_id"), f"the ledger has no engine of `{agent}` in `{env}` before the current one", "nothing to roll back to: record the engine you want with `promotion record --engine-id ...`", "no-history")])
+    if to_engine is None:
+        return earlier[0].engine
+    wanted = model.engine_number(to_engine) or to_engine
+    for item in earlier:
+        if item.number == wanted:
+            return item.engine
+    known = ", ".join(item.number for item in earlier)
+    raise SelectionError([Problem(where, current.field_path("engine_id"), f"engine `{to_engine}` did not run `{agent}` in `{env}` before (earlier engines: {known})", "pick one of the earlier engines, or record a new one with `promotion record`", "no-history")])
+
+
+def next_step(config_path: str, agent: str, env: str, message: str | None = None) -> str:
+    """What to run after recording: regenerate the docs, then commit config, ledger and docs."""
+    template = message or DEFAULT_COMMIT_MESSAGE
+    text = template.format(agent=agent, env=env)
+    return f"next: `make docs` (promotion generate), then `git add -A config site-docs CLAUDE.md && git commit -m \"{text}\"`"
+
+
+def _edit(config: model.Config, display: str, old: bytes, change: Change, folder: Path) -> Recorded:
+    from . import yamledit
+
+    env = _env(config, change.agent, change.env)
+    engine = change.engine if change.engine is not None else env.engine_id
+    edits = [(env.span("status"), change.status)]
+    if change.engine is not None:
+        edits.append((env.span("engine_id"), engine))
+    today = change.date or _today(change.now)
+    if config.last_updated != today:
+        edits.append((config.span("last_updated"), today))
+    new, edited = yamledit.edit_config(display, old, edits)
+    violations = rules.run(edited)
+    rules.raise_for(violations)
+    entry = ledger.new_entry(
+        agent=change.agent,
+        env=change.env,
+        action=change.action,
+        engine_before=env.engine_id,
+        engine_after=engine,
+        status_before=env.status,
+        status_after=change.status,
+        by=change.by or ledger.default_by(folder.parent),
+        link=change.link,
+        commit=ledger.current_commit(folder.parent),
+        override_freeze=change.override_freeze,
+        at=change.now,
+    )
+    text = ledger.render_entry(entry)
+    ledger.parse_entry(str(folder / entry.key), text.encode("utf-8"))  # refuses what would not read back
+    warnings = [v for v in violations if v.severity is rules.Severity.WARNING]
+    return Recorded(Path(display), display, old, new, entry, text, warnings)
+
+
+def _env(config: model.Config, agent: str, env: str) -> model.AgentEnvironment:
+    from . import views
+
+    views.select_agents(config, agent)
+    if env not in config.environments:
+        raise SelectionError([Problem(config.loc("environments"), "environments", f"no environment `{env}` in the config", f"use one of: {', '.join(config.environments)}", "unknown-environment")])
+    found = config.agents[agent].environments.get(env)
+    if found is None:
+        raise SelectionError([Problem(config.agents[agent].loc("environments"), f"agents.{agent}.environments", f"agent `{agent}` does not define environment `{env}`", "add it to the config first", "unknown-environment")])
+    return found
+
+
+def _today(now: str | None) -> str:
+    import datetime
+
+    if now is not None:
+        return now[:10]
+    return datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+
+
+class _locked:
+    """An exclusive lock on the ledger folder's lock file for the whole read-edit-write:
+    two deploy jobs finishing together both land, the second on top of the first."""
+
+    def __init__(self, folder: Path, dry_run: bool) -> None:
+        self.folder = folder
+        self.dry_run = dry_run
+        self.fd: int | None = None
+
+    def __enter__(self) -> _locked:
+        if self.dry_run:
+            return self
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows: no advisory locks; the atomic writes still hold
+            return self
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self.fd = os.open(self.folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+        except OSError as error:
+            from .errors import WriteRefused
+
+            raise WriteRefused([Problem(Location(str(self.folder), 1, 1), "", f"cannot lock the ledger folder: {error.strerror or error}", "check that the config's folder is writable", "io")]) from error
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing releases the lock
+
+
+def parse_status(value: str | None, engine_given: bool) -> str:
+    """``--status``: default ``deployed`` with an engine; without one it must be given."""
+    if value is None:
+        if not engine_given:
+            raise UsageError("promotion record: give --engine-id or --from-deploy-log, or --status to move the status on")
+        return "deployed"
+    if value not in model.STATUSES:
+        raise UsageError(f"promotion record: --status must be one of {', '.join(model.STATUSES)}")
+    return value
