@@ -42,9 +42,9 @@ site: $(STAMP) ## build the runbook site into site/ (strict)
 
 # Zensical reads mkdocs.yml but runs no mkdocs plugin: generate here does what the promotion
 # plugin does first (every rule, PROMOTION_GATE, the pages), so a failing rule fails this build too.
-site-zensical: $(STAMP) ## build the runbook site into site/ with Zensical (validate and generate first)
+site-zensical: $(STAMP) ## build the runbook site into site/ with Zensical (strict; validate and generate first)
 	$(PROMOTION) generate
-	$(BIN)/zensical build -f mkdocs.yml --clean
+	$(BIN)/zensical build -f mkdocs.yml --clean --strict
 
 test: $(STAMP) ## run every test, the browser tests included
 	$(BIN)/python -m pytest -q
