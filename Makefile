@@ -10,7 +10,7 @@ PROMOTION := $(BIN)/promotion --config $(CONFIG)
 
 .DEFAULT_GOAL := help
 export NO_MKDOCS_2_WARNING := 1
-.PHONY: help install validate docs docs-check serve site test test-fast bench fuzz lint \
+.PHONY: help install validate docs docs-check serve site site-zensical test test-fast bench fuzz lint \
         promote-agent-config-show promote-agent-config-dev-to-stage promote-agent-config-stage-to-prod \
         promote-agent-config-validate-dev-to-stage promote-agent-config-validate-stage-to-prod
 
@@ -25,10 +25,10 @@ help: ## list the targets
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,zensical]'
 	@touch $(STAMP)
 
-install: $(STAMP) ## create .venv and install the project with its test tools
+install: $(STAMP) ## create .venv and install the project with its test tools and Zensical
 
 validate: $(STAMP) ## check every config rule (promotion exits 1 when the config is wrong)
 	$(PROMOTION) validate
@@ -44,6 +44,12 @@ serve: $(STAMP) ## serve the runbook site on http://127.0.0.1:8000 (regenerates 
 
 site: $(STAMP) ## build the runbook site into site/ (strict)
 	$(BIN)/mkdocs build --strict
+
+# Zensical reads mkdocs.yml but runs no mkdocs plugin: generate here does what the promotion
+# plugin does first (every rule, PROMOTION_GATE, the pages), so a failing rule fails this build too.
+site-zensical: $(STAMP) ## build the runbook site into site/ with Zensical (strict; validate and generate first)
+	$(PROMOTION) generate
+	$(BIN)/zensical build -f mkdocs.yml --clean --strict
 
 test: $(STAMP) ## run every test, the browser tests included
 	$(BIN)/python -m pytest -q

@@ -167,6 +167,12 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--diff", action="store_true", help="with --check (implied): also print a unified diff of what would change")
     generate.add_argument("--verbose", action="store_true", help=f"list every written file (default: the first {LISTED_CHANGES})")
     generate.add_argument("--force", action="store_true", help="overwrite generated files that were edited by hand")
+    generate.add_argument(
+        "--gate",
+        default=os.environ.get("PROMOTION_GATE", ""),
+        metavar="KEYS",
+        help="comma-separated promotions that must be fully ready, as the site's gate (default: $PROMOTION_GATE)",
+    )
     return parser
 
 
@@ -426,7 +432,7 @@ def _now(value: str | None) -> str | None:
         raise UsageError(f"--now: {value!r} is not an ISO-8601 time (e.g. 2026-12-24T10:00:00Z)") from None
     if when.tzinfo is None:
         raise UsageError(f"--now: {value!r} has no time zone (add Z or +01:00)")
-    return when.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return when.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _recorded(result: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -532,6 +538,7 @@ def cmd_generate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         templates_dir=args.templates,
         claude_md=None if args.no_claude_md else args.claude_md,
         force=args.force,
+        gate=[key.strip() for key in args.gate.split(",") if key.strip()],
     )
     result = generate.run(options, write=not check)
     for v in result.warnings:

@@ -169,7 +169,7 @@ class PromotionError(Exception):
 class ConfigError(PromotionError):
     """The config can't be read or does not match the model. Carries every problem found."""
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: Sequence[Problem]) -> None:
         super().__init__(sorted(problems, key=lambda p: p.location.sort_key()), "invalid config")
 
 

@@ -13,11 +13,11 @@ from . import rules
 from .errors import Location, Problem, SelectionError, WriteRefused
 from .loader import load_config
 from .model import Config
+from .writer import Action, FileChange, PlannedFile, apply_changes, plan_changes, stamp_page
 
 TYPE_CHECKING = False  # typing costs ~2 ms of every run; its names are for the type checker only
 if TYPE_CHECKING:
     from typing import Any
-from .writer import Action, FileChange, PlannedFile, apply_changes, plan_changes, stamp_page
 
 
 class GenerateOptions:

@@ -180,7 +180,7 @@ def _today(now: str | None) -> str:
 
     if now is not None:
         return now[:10]
-    return datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+    return datetime.datetime.now(datetime.UTC).date().isoformat()
 
 
 class _locked:

@@ -3,7 +3,13 @@
 Every test builds or serves a *copy* of the project (mkdocs.yml, config/, templates/,
 site-docs/, CLAUDE.md) under a temporary folder, so the plugin's page writes and the
 site output never touch the working tree. mkdocs runs as a real subprocess
-(``python -m mkdocs``), exactly as ``make site`` and ``make serve`` run it.
+(``python -m mkdocs``), exactly as ``make site`` and ``make serve`` run it; Zensical runs
+through the Makefile's own ``site-zensical`` recipe (``promotion generate``, then
+``zensical build``), with this interpreter's venv.
+
+The two engines render the same pages with different HTML. What a test looks for in the
+theme's own markup (the search box and its results) is in ``ENGINE_UI``, one entry per
+engine, so the tests themselves are the same for both.
 
 The browser is the distribution's Chromium (``apt-get install chromium``) driven by
 Playwright for Python with ``executable_path``: ``playwright install`` downloads a
@@ -36,12 +42,15 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+MAKEFILE = ROOT / "Makefile"
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CONFIG_REL = "config/agent_engine_envs.yaml"
 PLACEHOLDERS = ROOT / "tests" / "fixtures" / "placeholders.yaml"
 PROJECT_PARTS = ("mkdocs.yml", "config", "templates", "site-docs", "CLAUDE.md")
 
 BUILD_TIMEOUT = 120  # seconds for one `mkdocs build` (a build of the shipped config takes ~1 s)
+ENGINES = ("mkdocs", "zensical")
+ZENSICAL_HINT = "install Zensical with `pip install -e '.[zensical]'` (`make install` does)"
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -123,6 +132,36 @@ def build_ok(project: Path, site_dir: Path | None = None, gate: str | None = Non
     assert result.returncode == 0, f"mkdocs build failed (exit {result.returncode}):\n{output_of(result)}"
     assert "Traceback" not in output_of(result), output_of(result)
     return site_dir or project / "site"
+
+
+def venv_dir() -> Path:
+    """The environment running the tests: the Makefile's ``VENV`` for a recipe run from a copy."""
+    return Path(sys.executable).parent.parent
+
+
+def zensical_build(project: Path, gate: str | None = None) -> subprocess.CompletedProcess[str]:
+    """``make site-zensical`` in ``project``, with this venv's ``promotion`` and ``zensical``.
+
+    ``-o`` the install stamp: the copy has no pyproject.toml, and a test must never
+    reinstall the venv it runs in.
+    """
+    venv = venv_dir()
+    if not (venv / "bin" / "zensical").exists():
+        if os.environ.get(REQUIRE_BROWSER_ENV) == "1":
+            pytest.fail(f"no zensical in {venv / 'bin'}: {ZENSICAL_HINT}", pytrace=False)
+        pytest.skip(f"no zensical in {venv / 'bin'}: {ZENSICAL_HINT}")
+    command = ["make", "--no-print-directory", "-f", str(MAKEFILE), f"VENV={venv}", "-o", str(venv / ".installed"), "site-zensical"]
+    return subprocess.run(command, cwd=project, env=mkdocs_env(gate), capture_output=True, text=True, timeout=BUILD_TIMEOUT)
+
+
+def build_ok_with(engine: str, project: Path, gate: str | None = None) -> Path:
+    """Build ``project`` with ``engine`` ("mkdocs" strict, or "zensical"), assert it worked; the site folder."""
+    if engine == "mkdocs":
+        return build_ok(project, gate=gate)
+    result = zensical_build(project, gate)
+    assert result.returncode == 0, f"make site-zensical failed (exit {result.returncode}):\n{output_of(result)}"
+    assert "Traceback" not in output_of(result), output_of(result)
+    return project / "site"
 
 
 def free_port() -> int:
@@ -289,13 +328,20 @@ class PageWatch:
         self.requests: list[str] = []
         page.on("console", self._console)
         page.on("pageerror", lambda exc: self.errors.append(f"page error: {exc}"))
-        page.on("requestfailed", lambda request: self.errors.append(f"request failed: {request.url} ({request.failure})"))
+        page.on("requestfailed", self._request_failed)
         page.on("response", self._response)
         page.on("request", self._request)
 
     def _console(self, message: Any) -> None:
         if message.type == "error":
             self.errors.append(f"console error: {message.text} at {message.location}")
+
+    def _request_failed(self, request: Any) -> None:
+        # ERR_ABORTED is the browser cancelling a request because the test navigated on (the
+        # favicon is fetched lazily after `load` and is often still in flight): not a fault of
+        # the site. A missing file is a 404 response (_response), a refused one another code.
+        if request.failure != "net::ERR_ABORTED":
+            self.errors.append(f"request failed: {request.url} ({request.failure})")
 
     def _response(self, response: Any) -> None:
         if response.status >= 400:
@@ -323,4 +369,115 @@ OPEN_SHADOW_ROOTS = """
     return attach.call(this, Object.assign({}, init, { mode: "open" }));
   };
 })();
+"""
+
+
+# --- what differs between the engines' HTML ----------------------------------------------------
+
+
+class EngineUI:
+    """Selectors for the theme's own markup, which differs between mkdocs-material and Zensical.
+
+    Material's search is a form in the header: an ``input.md-search__input`` and a result
+    list rendered in the page. Zensical's header has only a ``.md-search__button``; it opens
+    a dialog in a *closed* shadow root (opened by OPEN_SHADOW_ROOTS, and Playwright's CSS
+    engine pierces open ones) whose class names are minified, so its parts are found by
+    their ARIA roles. Everything else the tests touch (``article``, tables, the palette
+    form, ``details``, ``div.mermaid``) is the same markup in both.
+    """
+
+    def __init__(self, name: str, search_opener: str | None, search_input: str, search_result: str) -> None:
+        self.name = name
+        self.search_opener = search_opener  # clicked first to show the search box, if any
+        self.search_input = search_input
+        self.search_result = search_result  # each result's link (href, text)
+
+
+ENGINE_UI = {
+    "mkdocs": EngineUI("mkdocs", None, "input.md-search__input", ".md-search-result__item > a"),
+    "zensical": EngineUI(
+        "zensical",
+        ".md-search__button",
+        'dialog[aria-label="Search"] input[role="combobox"]',
+        'dialog[aria-label="Search"] ol[role="listbox"] a[role="option"]',
+    ),
+}
+
+
+def search(page: Any, ui: EngineUI, query: str) -> list[dict[str, str]]:
+    """Type ``query`` into the engine's search box; return the results (href, text).
+
+    The search index loads in a web worker after the page; a query typed before it is
+    ready shows nothing, so type again (at most three times) until results appear.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    box = page.locator(ui.search_input)
+    for _attempt in range(3):
+        if ui.search_opener and not box.is_visible():
+            page.locator(ui.search_opener).first.click()
+        box.click()
+        box.fill("")
+        box.press_sequentially(query, delay=20)
+        try:
+            page.locator(ui.search_result).first.wait_for(state="visible", timeout=5_000)
+            break
+        except PlaywrightTimeout:
+            continue
+    return page.locator(ui.search_result).evaluate_all("links => links.map(a => ({ href: a.getAttribute('href'), text: a.innerText }))")
+
+
+# --- measurements in the page (phones) ---------------------------------------------------------
+
+#: Inline code in the article that wraps where it must not: any ``code`` outside ``pre`` on
+#: more than one line box, except ``code.promo-resource``, which may wrap, but only right
+#: after a "/" (each line but the last ends with one). Lines are found character by character.
+CODE_WRAPS_JS = """
+() => {
+  const lines = (element) => {
+    const range = document.createRange();
+    const rows = new Map();
+    const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (let i = 0; i < node.data.length; i++) {
+        range.setStart(node, i);
+        range.setEnd(node, i + 1);
+        const box = range.getBoundingClientRect();
+        if (!box.width && !box.height) continue;
+        const top = Math.round(box.top);
+        rows.set(top, (rows.get(top) || "") + node.data[i]);
+      }
+    }
+    return [...rows.keys()].sort((a, b) => a - b).map(top => rows.get(top));
+  };
+  const bad = [];
+  for (const code of document.querySelectorAll("article code")) {
+    if (code.closest("pre") || code.getClientRects().length === 0) continue;  // blocks; hidden (closed details)
+    if (code.classList.contains("promo-resource")) {
+      const rows = lines(code);
+      if (rows.slice(0, -1).some(row => !row.endsWith("/"))) bad.push({ text: code.textContent, lines: rows });
+    } else if (code.getClientRects().length !== 1) {
+      bad.push({ text: code.textContent, lines: lines(code) });
+    }
+  }
+  return bad;
+}
+"""
+
+#: The smallest rendered text size in the page's first Mermaid diagram, in CSS pixels: each
+#: label's font size (SVG user units) times the SVG's rendered width over its viewBox width.
+MERMAID_TEXT_PX_JS = """
+() => {
+  const host = document.querySelector("div.mermaid");
+  const svg = (host.shadowRoot || host).querySelector("svg");
+  const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+  const labels = [...svg.querySelectorAll("text, foreignObject span, foreignObject p")].filter(e => e.textContent.trim());
+  return {
+    labels: labels.length,
+    scale: scale,
+    min_px: Math.min(...labels.map(e => parseFloat(getComputedStyle(e).fontSize) * scale)),
+    box_scrolls: host.scrollWidth > host.clientWidth,
+    page_overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+  };
+}
 """

@@ -1,9 +1,14 @@
 """The built runbook site in headless Chromium (the distribution's, through Playwright).
 
-The site is built once per module (``mkdocs build --strict`` in a project copy) and served
-by a threaded ``http.server`` on localhost. Without Chromium or Playwright these tests
-skip with the install commands; under ``PROMOTION_REQUIRE_BROWSER=1`` (``.ci/run``) they
-fail instead. The matrix screenshot goes to ``tests/artifacts/matrix.png``.
+Every test runs against both engines (the ``engine`` fixture): mkdocs-material
+(``mkdocs build --strict``, the plugin generating the pages) and Zensical (``make
+site-zensical``: ``promotion generate``, then ``zensical build``). Each site is built once
+per session and engine, in a project copy, and served by a threaded ``http.server`` on
+localhost. Where the engines' HTML differs (search), the selectors come from
+``site_helpers.ENGINE_UI``. Without Chromium or Playwright these tests skip with the
+install commands; under ``PROMOTION_REQUIRE_BROWSER=1`` (``.ci/run``) they fail instead.
+Screenshots go to ``tests/artifacts/`` (``matrix-<engine>.png``, and the phone-width dark
+scheme ``matrix-dark-390-<engine>.png``).
 """
 
 from __future__ import annotations
@@ -14,13 +19,18 @@ from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 import pytest
-from conftest import PLACEHOLDER_FIXTURE, engine_resource, mutate, set_env_field
+from conftest import FOUR_ENVS_FIXTURE, PLACEHOLDER_FIXTURE, engine_resource, mutate, set_env_field
 from site_helpers import (
     ARTIFACTS,
+    CODE_WRAPS_JS,
     CONFIG_REL,
+    ENGINE_UI,
+    ENGINES,
+    MERMAID_TEXT_PX_JS,
     OPEN_SHADOW_ROOTS,
+    EngineUI,
     PageWatch,
-    build_ok,
+    build_ok_with,
     chromium_executable,
     copy_project,
     html_pages,
@@ -29,6 +39,7 @@ from site_helpers import (
     launch_chromium,
     page_url,
     parse_links,
+    search,
     serve_directory,
     sync_playwright_or_skip,
 )
@@ -38,6 +49,8 @@ from generator.loader import load_config
 pytestmark = pytest.mark.browser
 
 TIMEOUT_MS = 15_000
+PHONE = {"width": 390, "height": 844}
+MIN_DIAGRAM_TEXT_PX = 11
 KEY_PAGES = ["", "playbook/", "matrix/", "agents/bob/"]
 XSS_SCRIPT = "<script>window.__pwned=1</script>"
 XSS_IMG = '<img src=x onerror="window.__pwned=2">'
@@ -62,16 +75,23 @@ def hostile_config_text() -> str:
 
 
 class Site:
-    def __init__(self, base: str, folder: Path, config_path: Path) -> None:
+    def __init__(self, base: str, folder: Path, config_path: Path, engine: str) -> None:
         self.base = base
         self.folder = folder
         self.config_path = config_path
+        self.engine = engine
+        self.ui: EngineUI = ENGINE_UI[engine]
 
     def url(self, path: str = "") -> str:
         return self.base + path
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session", params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     executable = chromium_executable()
     sync_playwright = sync_playwright_or_skip()
@@ -83,31 +103,48 @@ def browser() -> Iterator[Any]:
             chromium.close()
 
 
-def _served_site(tmp_path_factory: pytest.TempPathFactory, name: str, config_text: str) -> Iterator[Site]:
-    project = copy_project(tmp_path_factory.mktemp(name) / "project", config_text)
-    folder = build_ok(project)
+def _served_site(tmp_path_factory: pytest.TempPathFactory, engine: str, name: str, config_text: str) -> Iterator[Site]:
+    project = copy_project(tmp_path_factory.mktemp(f"{name}-{engine}") / "project", config_text)
+    folder = build_ok_with(engine, project)
     with serve_directory(folder) as base:
-        yield Site(base, folder, project / CONFIG_REL)
+        yield Site(base, folder, project / CONFIG_REL, engine)
 
 
-@pytest.fixture(scope="module")
-def site(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    yield from _served_site(tmp_path_factory, "site", mixed_config_text())
+@pytest.fixture(scope="session")
+def site(browser: Any, engine: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    yield from _served_site(tmp_path_factory, engine, "site", mixed_config_text())
 
 
-@pytest.fixture(scope="module")
-def hostile_site(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    yield from _served_site(tmp_path_factory, "hostile", hostile_config_text())
+@pytest.fixture(scope="session")
+def hostile_site(browser: Any, engine: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    yield from _served_site(tmp_path_factory, engine, "hostile", hostile_config_text())
 
 
-@pytest.fixture
-def context(browser: Any) -> Iterator[Any]:
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+@pytest.fixture(scope="session")
+def four_envs_site(browser: Any, engine: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    yield from _served_site(tmp_path_factory, engine, "four-envs", FOUR_ENVS_FIXTURE.read_text(encoding="utf-8"))
+
+
+def _context(browser: Any, viewport: dict[str, int]) -> Iterator[Any]:
+    ctx = browser.new_context(viewport=viewport)
     ctx.set_default_timeout(TIMEOUT_MS)
+    # Mermaid's SVG (both engines) and Zensical's search dialog live in closed shadow roots.
+    ctx.add_init_script(OPEN_SHADOW_ROOTS)
     try:
         yield ctx
     finally:
         ctx.close()
+
+
+@pytest.fixture
+def context(browser: Any) -> Iterator[Any]:
+    yield from _context(browser, {"width": 1280, "height": 900})
+
+
+@pytest.fixture
+def phone(browser: Any) -> Iterator[Any]:
+    """A phone-sized viewport (390 x 844 CSS pixels)."""
+    yield from _context(browser, PHONE)
 
 
 def open_page(context: Any, site: Site) -> tuple[Any, PageWatch]:
@@ -220,7 +257,6 @@ def test_tables_fit_the_content_column(context: Any, site: Site) -> None:
 
 
 def test_mermaid_flow_renders_as_svg(context: Any, site: Site) -> None:
-    context.add_init_script(OPEN_SHADOW_ROOTS)
     page, watch = open_page(context, site)
     page.goto(site.url("playbook/"), wait_until="load")
     svg = page.locator(".mermaid svg").first
@@ -234,41 +270,17 @@ def test_mermaid_flow_renders_as_svg(context: Any, site: Site) -> None:
     assert watch.errors == [], watch.errors
 
 
-def search(page: Any, query: str) -> list[dict[str, str]]:
-    """Type ``query`` into material's search box; return the results (href, text).
-
-    The search index loads in a web worker after the page; a query typed before it is
-    ready shows nothing, so type again (at most three times) until results appear.
-    """
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    box = page.locator("input.md-search__input")
-    for _attempt in range(3):
-        box.click()
-        box.fill("")
-        box.press_sequentially(query, delay=20)
-        try:
-            page.locator(".md-search-result__item").first.wait_for(state="visible", timeout=5_000)
-            break
-        except PlaywrightTimeout:
-            continue
-    return page.evaluate(
-        """() => [...document.querySelectorAll(".md-search-result__item > a")]
-             .map(a => ({ href: a.getAttribute("href"), text: a.innerText }))"""
-    )
-
-
 def test_search_finds_an_agent_by_display_name(context: Any, site: Site) -> None:
     config = load_config(str(site.config_path), display=CONFIG_REL)
     agent = config.agents["foreman"]
     page, watch = open_page(context, site)
     visit(page, watch, site.url())
-    results = search(page, agent.display_name)
+    results = search(page, site.ui, agent.display_name)
     assert results, "no search results"
     paths = [urlsplit(r["href"]).path for r in results]
     assert "/agents/foreman/" in paths, results
     assert agent.display_name in results[paths.index("/agents/foreman/")]["text"]
-    page.locator('.md-search-result__item > a[href*="agents/foreman/"]').first.click()
+    page.locator(f'{site.ui.search_result}[href*="agents/foreman/"]').first.click()
     page.wait_for_url("**/agents/foreman/**")
     assert page.locator("article h1").first.inner_text().strip().startswith(agent.display_name)
 
@@ -309,7 +321,7 @@ def test_markup_in_config_text_is_shown_as_text_and_never_runs(context: Any, hos
     assert page.locator("article h1").first.inner_text().strip().startswith(XSS_TITLE)
     assert page.title().startswith(XSS_TITLE), page.title()
 
-    results = search(page, "onerror")  # the search results show the title and the description
+    results = search(page, hostile_site.ui, "onerror")  # the search results show the title and the description
     assert any("agents/bob/" in r["href"] for r in results), results
     assert page.evaluate("typeof window.__pwned") == "undefined"
     assert page.locator('img[src="x"]').count() == 0
@@ -320,11 +332,116 @@ def test_markup_in_config_text_is_shown_as_text_and_never_runs(context: Any, hos
 # --- the artifact -----------------------------------------------------------------------------
 
 
-def test_matrix_screenshot_is_written(context: Any, site: Site) -> None:
-    page, watch = open_page(context, site)
-    visit(page, watch, site.url("matrix/"))
+def screenshot(page: Any, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    target = ARTIFACTS / "matrix.png"
+    target = ARTIFACTS / name
     page.screenshot(path=str(target), full_page=True)
     data = target.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+
+
+def test_matrix_screenshot_is_written(context: Any, site: Site) -> None:
+    page, watch = open_page(context, site)
+    visit(page, watch, site.url("matrix/"))
+    screenshot(page, f"matrix-{site.engine}.png")
+
+
+# --- phones (390 px wide) -------------------------------------------------------------------------
+
+
+def content_pages(site: Site) -> list[str]:
+    return [page_url(site.base, site.folder, p) for p in html_pages(site.folder) if p.name != "404.html"]
+
+
+def test_inline_code_never_wraps_inside_a_token_on_a_phone(phone: Any, site: Site) -> None:
+    """Engine numbers, placeholders and commands stay on one line (a wide table scrolls instead),
+    and the page itself never scrolls sideways."""
+    page, watch = open_page(phone, site)
+    checked = 0
+    for url in content_pages(site):
+        visit(page, watch, url)
+        assert page.evaluate(CODE_WRAPS_JS) == [], url
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"{url} scrolls sideways by {overflow} px"
+        checked += page.locator("article :not(pre) > code").count()
+    assert checked > 50, checked
+
+
+def test_a_resource_name_wraps_only_after_a_slash_on_a_phone(phone: Any, site: Site) -> None:
+    """The CSS contract for the templates' ``<code class="promo-resource">`` with a ``<wbr>``
+    after each "/": it wraps on a phone, and only there (not after its hyphens). The element
+    is put into a built page here; the templates don't emit it yet."""
+    page, watch = open_page(phone, site)
+    visit(page, watch, site.url("playbook/"))
+    rows = page.evaluate(
+        """() => {
+          const p = document.createElement("p");
+          p.innerHTML = "Engine: <code class='promo-resource'>" +
+            "projects/bobs-brain-dev/locations/us-central1/reasoningEngines/1234567890123456789".replaceAll("/", "/<wbr>") + "</code>";
+          document.querySelector("article").appendChild(p);
+          return p.firstElementChild.getClientRects().length;
+        }"""
+    )
+    assert rows > 1, "a 90-character resource name should wrap at 390 px"
+    assert page.evaluate(CODE_WRAPS_JS) == []
+
+
+def test_mermaid_text_stays_readable_on_a_phone_with_four_environments(phone: Any, four_envs_site: Site) -> None:
+    page, watch = open_page(phone, four_envs_site)
+    visit(page, watch, four_envs_site.url("playbook/"))
+    page.locator("div.mermaid svg").first.wait_for(state="visible")
+    measured = page.evaluate(MERMAID_TEXT_PX_JS)
+    assert measured["labels"] >= 7, measured  # four environments, three steps
+    assert measured["min_px"] >= MIN_DIAGRAM_TEXT_PX, measured
+    assert measured["page_overflow"] <= 0, f"the diagram widens the page: {measured}"
+    for env in ("dev", "qa", "preprod", "prod"):
+        assert env in (page.locator("div.mermaid svg").first.text_content() or "")
+
+
+#: The "Generated page" notes: open or not, how many lines the summary's text takes, and the
+#: collapsed box's height against the summary's own box (its margins and the details' borders
+#: included: material pads the summary, Zensical gives it margins).
+NOTE_JS = """
+() => [...document.querySelectorAll("article details")]
+  .filter(d => d.querySelector("summary").innerText.trim() === "Generated page")
+  .map(d => {
+    const summary = d.querySelector("summary");
+    const range = document.createRange();
+    range.selectNodeContents(summary);
+    const tops = new Set([...range.getClientRects()].filter(r => r.width).map(r => Math.round(r.top)));
+    const s = getComputedStyle(summary), box = getComputedStyle(d);
+    const px = (...values) => values.reduce((sum, v) => sum + parseFloat(v), 0);
+    return {
+      open: d.open,
+      lines: tops.size,
+      height: d.getBoundingClientRect().height,
+      summary: summary.getBoundingClientRect().height + px(s.marginTop, s.marginBottom, box.borderTopWidth, box.borderBottomWidth, box.paddingTop, box.paddingBottom),
+    };
+  })
+"""
+
+
+def test_generated_page_note_is_one_collapsed_line_on_a_phone(phone: Any, site: Site) -> None:
+    page, watch = open_page(phone, site)
+    for path in ("playbook/", "matrix/", "agents/bob/", "promotions/dev-to-stage/", "reference/rules/"):
+        visit(page, watch, site.url(path))
+        notes = page.evaluate(NOTE_JS)
+        assert len(notes) == 1, f"{path}: {notes}"
+        note = notes[0]
+        assert not note["open"], f"{path}: the note starts open"
+        assert note["lines"] == 1, f"{path}: {note}"
+        assert note["height"] <= note["summary"] + 1, f"{path}: the collapsed note shows more than its one-line summary: {note}"
+    page.locator("article details summary").first.click()  # it still opens, and says where the page comes from
+    assert "make docs" in page.locator("article details").first.inner_text()
+
+
+def test_dark_scheme_on_a_phone_screenshot_is_written(phone: Any, site: Site) -> None:
+    page, watch = open_page(phone, site)
+    visit(page, watch, site.url("matrix/"))
+    toggle = page.locator("form[data-md-component=palette] label:visible")
+    if toggle.count() == 0:
+        pytest.skip(f"{site.engine}: no palette toggle at 390 px")
+    toggle.first.click()
+    page.wait_for_function("document.body.getAttribute('data-md-color-scheme') === 'slate'")
+    assert watch.errors == [], watch.errors
+    screenshot(page, f"matrix-dark-390-{site.engine}.png")

@@ -447,7 +447,7 @@ def test_a_team_template_overrides_one_page(project: Path, tmp_path: Path, monke
     matrix = after["site-docs/matrix.md"].decode()
     assert "# Our matrix\n" in matrix
     assert "- dev to stage: 2 blocked\n" in matrix
-    assert '!!! abstract "Generated page"' in matrix  # the included partial came from the built-in folder
+    assert '??? abstract "Generated page"' in matrix  # the included partial came from the built-in folder
     assert "Promotion matrix" not in matrix
     for name, data in builtin.items():
         if name != "site-docs/matrix.md":
@@ -537,7 +537,7 @@ def test_every_generated_page_says_so_at_the_top(project: Path) -> None:
     for name in SHIPPED_PAGES:
         lines = (project / name).read_text(encoding="utf-8").split("\n")
         assert lines[0].startswith(GENERATED_PREFIX) and "edit those, not this page" in lines[0], name
-        assert '!!! abstract "Generated page"' in lines, name
+        assert '??? abstract "Generated page"' in lines, name
 
 
 def test_the_playbook_has_every_section(project: Path) -> None:

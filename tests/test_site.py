@@ -9,6 +9,8 @@ plugin's page writes and the site never touch the working tree.
   build with file:line:col, the rule ID and the fix, never a traceback, and leave the last
   good site and pages alone;
 - the release gate (``PROMOTION_GATE``) fails while placeholders remain on a gated pair;
+- ``make site-zensical`` builds the same pages with Zensical, and a failing rule or gate
+  fails it the same way (Zensical runs no mkdocs plugin: ``promotion generate`` runs first);
 - ``mkdocs serve`` regenerates after a YAML or template edit, keeps serving the last good
   pages while the config is broken, and recovers without a restart.
 """
@@ -26,6 +28,7 @@ from conftest import DEPLOYED_FIXTURE, PLACEHOLDER_FIXTURE, deploy_all, engine_r
 from site_helpers import (
     CONFIG_REL,
     build_ok,
+    build_ok_with,
     build_site,
     copy_project,
     free_port,
@@ -37,6 +40,7 @@ from site_helpers import (
     read_config,
     wait_for,
     write_config,
+    zensical_build,
 )
 
 from generator.loader import load_config
@@ -156,8 +160,8 @@ def test_site_has_search_palette_toggle_admonitions_tasklists_and_mermaid(shippe
     schemes = re.findall(r'data-md-color-scheme="(\w+)"', home)
     assert {"default", "slate"} <= set(schemes)
     assert len(re.findall(r'name="__palette"', home)) == 2
-    # admonitions (the generated-page note) and task-list checkboxes (the checklists)
-    assert 'class="admonition' in playbook
+    # the generated-page note (a collapsed admonition, pymdownx.details) and task-list checkboxes (the checklists)
+    assert '<details class="abstract">\n<summary>Generated page</summary>' in playbook
     assert len(re.findall(r'<li class="task-list-item">\s*<label class="task-list-control"><input type="checkbox"', playbook)) >= 3
     # Mermaid through superfences, with the vendored library loaded
     assert re.search(r'<pre class="mermaid"><code>flowchart LR', playbook)
@@ -253,6 +257,41 @@ def test_unknown_gate_key_fails_clearly(project: Path) -> None:
     out = assert_clean_failure(build_site(project, gate="dev_to_prod"))
     assert "dev_to_prod" in out
     assert "dev_to_stage, stage_to_prod" in out, out
+
+
+# --- Zensical: the same validate and generate steps, then its build -----------------------------
+
+
+def built_pages(site: Path) -> set[str]:
+    return {p.relative_to(site).as_posix() for p in site.rglob("*.html")}
+
+
+def test_zensical_builds_the_same_pages(shipped_site: Path, project: Path) -> None:
+    site = build_ok_with("zensical", project)
+    assert built_pages(site) == built_pages(shipped_site)
+    for folder in (site, shipped_site):  # the theme override (mkdocs.yml custom_dir) is not published
+        assert not (folder / "assets" / "overrides").exists(), folder
+
+
+def test_zensical_build_fails_on_a_broken_rule_with_location_rule_and_fix(project: Path) -> None:
+    text = placeholder_validated(shipped_text())
+    write_config(project, text)
+
+    result = zensical_build(project)
+
+    out = assert_clean_failure(result)
+    assert f"{location(text, BOB_DEV_ENGINE, 'TODO-SET-DEV-ENGINE-ID')}: error [PR001]" in out, out
+    assert "fix: deploy the agent" in out
+    assert "zensical build" not in out, "make went on to Zensical after the rules failed"
+    assert not (project / "site").exists()
+
+
+def test_zensical_build_fails_while_the_gate_has_placeholders(project: Path) -> None:
+    out = assert_clean_failure(zensical_build(project, gate="dev_to_stage"))
+    assert "error [PR010] agents.bob.environments.dev.engine_id" in out, out
+    assert "zensical build" not in out
+    write_config(project, dev_stage_ready_text())
+    build_ok_with("zensical", project, gate="dev_to_stage")
 
 
 # --- mkdocs serve -----------------------------------------------------------------------------
