@@ -122,11 +122,14 @@ def rollback_target(config_path: str, agent: str, env: str, to_engine: str | Non
     raise SelectionError([Problem(where, current.field_path("engine_id"), f"engine `{to_engine}` did not run `{agent}` in `{env}` before (earlier engines: {known})", "pick one of the earlier engines, or record a new one with `promotion record`", "no-history")])
 
 
-def next_step(config_path: str, agent: str, env: str, message: str | None = None) -> str:
-    """What to run after recording: regenerate the docs, then commit config, ledger and docs."""
-    template = message or DEFAULT_COMMIT_MESSAGE
-    text = template.format(agent=agent, env=env)
-    return f"next: `make docs` (promotion generate), then `git add -A config site-docs CLAUDE.md && git commit -m \"{text}\"`"
+def commit_message(agent: str, env: str, template: str | None = None) -> str:
+    """The commit message for a config update: the config's ``commit_message`` or the seed's convention."""
+    return (template or DEFAULT_COMMIT_MESSAGE).replace("{agent}", agent).replace("{env}", env)
+
+
+def next_step(message: str) -> str:
+    """What to run after recording: regenerate the docs, then commit config, ledger and docs together."""
+    return f"next: `make docs` (promotion generate), then `git add -A config site-docs CLAUDE.md && git commit -m \"{message}\"`"
 
 
 def _edit(config: model.Config, display: str, old: bytes, change: Change, folder: Path) -> Recorded:

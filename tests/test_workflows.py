@@ -220,7 +220,7 @@ def run_script(scratch: dict[str, Any], **overrides: str) -> subprocess.Complete
 def test_commit_mode_records_and_pushes_to_the_branch(scratch: dict[str, Any]) -> None:
     done = run_script(scratch, MODE="commit", STATUS="validated")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert git(scratch["origin"], "log", "-1", "--format=%s", "main").strip() == "config: record bob dev engine after deployment"
+    assert git(scratch["origin"], "log", "-1", "--format=%s", "main").strip() == "config: update bob dev engine ID after deployment"
     changed = git(scratch["origin"], "show", "--name-only", "--format=", "main").split()
     assert changed == ["config/agent_engine_envs.yaml", "site-docs/matrix.md"]
     calls = scratch["calls"].read_text(encoding="utf-8").splitlines()
@@ -235,12 +235,12 @@ def test_pull_request_mode_pushes_a_branch_and_opens_a_pull_request(scratch: dic
     assert done.returncode == 0, done.stdout + done.stderr
     assert (
         git(scratch["origin"], "log", "-1", "--format=%s", "record-deploy/bob-dev-1-1").strip()
-        == "config: record bob dev engine after deployment"
+        == "config: update bob dev engine ID after deployment"
     )
     assert git(scratch["origin"], "log", "-1", "--format=%s", "main").strip() == "start"
     gh = [line for line in scratch["calls"].read_text(encoding="utf-8").splitlines() if line.startswith("gh ")]
     assert gh == [
-        "gh pr create --base main --head record-deploy/bob-dev-1-1 --title config: record bob dev engine after deployment "
+        "gh pr create --base main --head record-deploy/bob-dev-1-1 --title config: update bob dev engine ID after deployment "
         "--body Recorded with status `deployed` by octocat from the deploy log of https://github.com/o/r/actions/runs/1."
     ]
 
@@ -255,7 +255,7 @@ def test_nothing_to_record_commits_nothing(scratch: dict[str, Any]) -> None:
 def test_push_false_stops_after_the_commit(scratch: dict[str, Any]) -> None:
     done = run_script(scratch, MODE="commit", PUSH="false")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert git(scratch["repo"], "log", "-1", "--format=%s").strip() == "config: record bob dev engine after deployment"
+    assert git(scratch["repo"], "log", "-1", "--format=%s").strip() == "config: update bob dev engine ID after deployment"
     assert git(scratch["origin"], "log", "-1", "--format=%s", "main").strip() == "start"
 
 

@@ -57,8 +57,9 @@ if [ "$MODE" = pull-request ]; then
   git check-ref-format --branch "$BRANCH" >/dev/null || usage_error "BRANCH '$BRANCH' is not a valid branch name"
 fi
 
-"$PROMOTION" record --agent "$AGENT" --env "$ENV_NAME" --from-deploy-log "$DEPLOY_LOG" \
-  --status "$STATUS" --by "$BY" --link "$LINK"
+recorded=$("$PROMOTION" record --agent "$AGENT" --env "$ENV_NAME" --from-deploy-log "$DEPLOY_LOG" \
+  --status "$STATUS" --by "$BY" --link "$LINK")
+printf '%s\n' "$recorded"
 "$PROMOTION" generate
 
 git add -- config site-docs CLAUDE.md
@@ -67,7 +68,9 @@ if git diff --cached --quiet; then
   exit 0
 fi
 
-title="config: record $AGENT $ENV_NAME engine after deployment"
+# The config's commit message convention, as `promotion record` prints it.
+title=$(printf '%s\n' "$recorded" | sed -n 's/^commit message: //p')
+[ -n "$title" ] || title="config: update $AGENT $ENV_NAME engine ID after deployment"
 body="Recorded with status \`$STATUS\` by $BY from the deploy log of $LINK."
 if [ "$MODE" = pull-request ]; then git switch --quiet -c "$BRANCH"; fi
 git commit --quiet -m "$title" -m "$body"
