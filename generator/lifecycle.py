@@ -71,13 +71,13 @@ class AgentStep:
 
 def record_step(agent: str, env: str) -> str:
     """What an operator does after deploying ``agent`` to ``env``."""
-    return f"deploy `{agent}` to `{env}`, then record its engine: put the resource name in `engine_id` and set `status: deployed`"
+    return f"deploy `{agent}` to `{env}`, then record it: `promotion record --agent {agent} --env {env} --from-deploy-log <log>` (or `--engine-id <resource name>`)"
 
 
 def validate_step(agent: str, env: str, checks_of: str | None) -> str:
     """What an operator does to mark ``agent`` validated in ``env``."""
     what = f"run the {checks_of} checks against `{env}`" if checks_of else f"verify `{agent}` in `{env}` (see the playbook's monitoring section)"
-    return f"{what}, then set `status: validated` for `{agent}` in `{env}`"
+    return f"{what}, then `promotion record --agent {agent} --env {env} --status validated`"
 
 
 def _previous(config: Config, env: str) -> str | None:
@@ -118,7 +118,7 @@ def agent_step(config: Config, agent: Agent, source: str, target: str) -> AgentS
             reason, next_step = f"not promoted to {source} yet ({source} engine ID is a placeholder)", f"promote `{agent.key}` {previous} -> {source} first"
         blockers.append(Blocker(source, src, "engine_id", reason, next_step))
     elif src.status == "pending":
-        blockers.append(Blocker(source, src, "status", f"{source} has an engine but is still `pending`", f"set `status: deployed` for `{agent.key}` in `{source}` if that engine is deployed"))
+        blockers.append(Blocker(source, src, "status", f"{source} has an engine but is still `pending`", f"if that engine is deployed: `promotion record --agent {agent.key} --env {source} --status deployed`"))
     elif src.status == "deployed":
         blockers.append(Blocker(source, src, "status", f"{source} is only `deployed`, not `validated`", validate_step(agent.key, source, f"{source} -> {target}")))
     if blockers:

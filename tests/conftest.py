@@ -246,3 +246,19 @@ def before_replace(hook: Callable[[Path], None]) -> Iterator[None]:
         yield
     finally:
         os.replace = real
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Chromium (Debian's, through Playwright) for every browser test of the run:
+    Playwright's sync API can't be started twice in one thread."""
+    import site_helpers
+
+    executable = site_helpers.chromium_executable()
+    sync_playwright = site_helpers.sync_playwright_or_skip()
+    with sync_playwright() as playwright:
+        chromium = site_helpers.launch_chromium(playwright, executable)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

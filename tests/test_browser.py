@@ -31,17 +31,14 @@ from site_helpers import (
     EngineUI,
     PageWatch,
     build_ok_with,
-    chromium_executable,
     copy_project,
     html_pages,
     http_get,
     internal_links,
-    launch_chromium,
     page_url,
     parse_links,
     search,
     serve_directory,
-    sync_playwright_or_skip,
 )
 
 from generator.loader import load_config
@@ -89,18 +86,6 @@ class Site:
 @pytest.fixture(scope="session", params=ENGINES)
 def engine(request: pytest.FixtureRequest) -> str:
     return str(request.param)
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    executable = chromium_executable()
-    sync_playwright = sync_playwright_or_skip()
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright, executable)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def _served_site(tmp_path_factory: pytest.TempPathFactory, engine: str, name: str, config_text: str) -> Iterator[Site]:

@@ -101,7 +101,7 @@ def test_path_text(shipped: list[str]) -> None:
     assert "  [ ] Unit tests passing  ->  make test\n" in out
     assert "  [ ] Drift detection clean  ->  make check-drift\n" in out
     assert "  state: blocked (dev engine ID is a placeholder)\n" in out
-    assert "  next: deploy `bob` to `dev`, then record its engine" in out
+    assert "  next: deploy `bob` to `dev`, then record it: `promotion record --agent bob --env dev --from-deploy-log <log>`" in out
     assert out.rstrip().endswith("dev -> stage: blocked (2 blocked, 0 ready, 0 promoted, 0 done of 2 agents)")
 
 
@@ -166,7 +166,7 @@ def test_validate_step_blocked_on_source_placeholders(shipped: list[str], placeh
     assert err.count("error [PR010]") == 2  # dev's two placeholders; stage's are created by the deploy
     line, col = where(placeholder_config_text, "TODO-SET-DEV-ENGINE-ID\n        engine_name: bobs-brain-dev")
     assert f"{shipped[1]}:{line}:{col}: error [PR010] agents.bob.environments.dev.engine_id: `bob` is blocked on dev -> stage: dev engine ID is a placeholder\n" in err
-    assert "    fix: deploy `bob` to `dev`, then record its engine" in err
+    assert "    fix: deploy `bob` to `dev`, then record it: `promotion record --agent bob --env dev" in err
     assert "Not ready: dev -> stage: blocked (2 blocked, 0 ready, 0 promoted, 0 done of 2 agents)\n" in err
     assert err.rstrip().endswith(f"2 errors, 0 warnings in {shipped[1]}")
 

@@ -519,7 +519,7 @@ def test_the_matrix_summarises_each_promotion(tmp_path: Path, shipped_text: str)
     # The verdict is the second column, so it stays on screen on a phone.
     assert bob_row.split(" | ")[1] == '<span class="promo-badge promo-state promo-state-promoted">promoted</span>'
     assert foreman_row.split(" | ")[1] == '<span class="promo-badge promo-state promo-state-blocked">blocked</span>'
-    assert foreman_row.split(" | ")[2].startswith("dev engine ID is a placeholder. Next: deploy `foreman` to `dev`, then record its engine")
+    assert foreman_row.split(" | ")[2].startswith("dev engine ID is a placeholder. Next: deploy `foreman` to `dev`, then record it: `promotion record --agent foreman --env dev")
 
 
 def test_a_rule_warning_marks_the_matrix_cell_with_a_tooltip(tmp_path: Path, shipped_text: str) -> None:
@@ -529,7 +529,7 @@ def test_a_rule_warning_marks_the_matrix_cell_with_a_tooltip(tmp_path: Path, shi
     assert [v.code for v in result.warnings] == ["PR009"]
     matrix = (root / "site-docs" / "matrix.md").read_text(encoding="utf-8")
     row = next(line for line in matrix.split("\n") if line.startswith("| [bob](agents/bob.md) | dev |"))
-    assert row.split(" | ")[4] == '<span class="promo-badge promo-warning" title="PR009: engine &#96;111&#96; is set but status is still &#96;pending&#96;">warning</span>'
+    assert row.split(" | ")[3].endswith(' <span class="promo-badge promo-warning" title="PR009: engine &#96;111&#96; is set but status is still &#96;pending&#96;">warning</span>')
 
 
 

@@ -443,18 +443,15 @@ ACTIVE_CONTENT = """
 
 
 @pytest.mark.browser
-def test_hostile_config_does_not_execute_in_the_built_site(tmp_path: Path) -> None:
+def test_hostile_config_does_not_execute_in_the_built_site(tmp_path: Path, browser: Any) -> None:
     import site_helpers
 
-    executable = site_helpers.chromium_executable()
-    sync_playwright = site_helpers.sync_playwright_or_skip()
     project = site_helpers.copy_project(tmp_path / "project", emit(HOSTILE).text)
     site = site_helpers.build_ok(project)
     agent_text = "<script>alert('xss')</script>"
-    with site_helpers.serve_directory(site) as base, sync_playwright() as playwright:
-        browser = site_helpers.launch_chromium(playwright, executable)
+    with site_helpers.serve_directory(site) as base:
+        page = browser.new_page()
         try:
-            page = browser.new_page()
             page.add_init_script(XSS_PROBE)
             dialogs: list[str] = []
             page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
@@ -468,4 +465,4 @@ def test_hostile_config_does_not_execute_in_the_built_site(tmp_path: Path) -> No
             assert dialogs == []
             assert seen_text, "the payload should be shown as text somewhere in the site"
         finally:
-            browser.close()
+            page.close()

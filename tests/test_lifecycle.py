@@ -18,7 +18,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import PLACEHOLDER_FIXTURE, ROOT, SEED_FIXTURE, engine_resource, set_env_field
+from conftest import PLACEHOLDER_FIXTURE, ROOT, SEED_FIXTURE, engine_resource
 
 from generator import cli, lifecycle
 
@@ -109,19 +109,24 @@ class Walk:
         self.number = 7_000_000_000_000_000_001
 
     def record(self, agent: str, env: str) -> None:
-        """Playbook, "Recording an engine ID": the engine's resource name and `status: deployed`."""
-        text = self.config.read_text(encoding="utf-8")
-        text = set_env_field(text, agent, env, "engine_id", engine_resource(PROJECTS[agent][env], str(self.number)))
+        """The next step the pages name for a ready agent: deploy, then `promotion record`."""
+        engine = engine_resource(PROJECTS[agent][env], str(self.number))
         self.number += 7919
-        self.config.write_text(set_env_field(text, agent, env, "status", "deployed"), encoding="utf-8")
+        code, out, err = run(self.root, "record", "--agent", agent, "--env", env, "--engine-id", engine)
+        assert code == 0, err
 
     def validated(self, agent: str, env: str) -> None:
-        text = self.config.read_text(encoding="utf-8")
-        self.config.write_text(set_env_field(text, agent, env, "status", "validated"), encoding="utf-8")
+        code, out, err = run(self.root, "record", "--agent", agent, "--env", env, "--status", "validated")
+        assert code == 0, err
 
     def step(self, source: str, target: str, *more: str) -> tuple[int, dict]:
         code, out, err = run(self.root, "validate", "--from-env", source, "--to-env", target, "--format", "json", *more)
         return code, json.loads(out)
+
+    def path_json(self, source: str, target: str) -> dict:
+        code, out, _ = run(self.root, "path", "--from-env", source, "--to-env", target, "--format", "json")
+        assert code == 0
+        return json.loads(out)
 
     def states(self, source: str, target: str) -> dict[str, str]:
         code, out, _ = run(self.root, "path", "--from-env", source, "--to-env", target, "--format", "json")
@@ -182,6 +187,14 @@ def test_the_playbook_walks_two_agents_to_prod(tmp_path: Path) -> None:
                 code, data = walk.step(previous, env, "--agent", agent)
                 assert code == 0, data
                 assert data["step"]["agents"][0]["state"] == "ready"
+        # the next step the step page names for this agent is the command the walk runs
+        if index > 0 or status == "validated":
+            source, target = (ORDER[index - 1], env) if status == "deployed" else (env, ORDER[index + 1] if index + 1 < len(ORDER) else None)
+            if target is not None:
+                data = walk.path_json(source, target)
+                mine = next(a for a in data["agents"] if a["key"] == agent)
+                verb = "--from-deploy-log" if status == "deployed" else "--status validated"
+                assert f"`promotion record --agent {agent} --env {env} {verb}" in mine["next_step"], mine
         (walk.record if status == "deployed" else walk.validated)(agent, env)
         progress[agent][env] = status
         assert run(walk.root, "validate")[0] == 0, "every recorded change keeps the config valid (exit 0, never 1)"
@@ -210,7 +223,7 @@ def test_target_placeholders_never_block(tmp_path: Path) -> None:
     assert code == 0 and data["errors"] == []
     assert data["step"]["counts"] == {"blocked": 0, "ready": 2, "promoted": 0, "done": 0}
     code, out, _ = run(walk.root, "validate", "--from-env", "dev", "--to-env", "stage")
-    assert out == "OK: config/agent_engine_envs.yaml passes 11 rules (0 warnings); dev -> stage: ready (0 blocked, 2 ready, 0 promoted, 0 done of 2 agents)\n"
+    assert out == "OK: config/agent_engine_envs.yaml passes 12 rules (0 warnings); dev -> stage: ready (0 blocked, 2 ready, 0 promoted, 0 done of 2 agents)\n"
 
 
 def test_each_blocked_agent_says_why_and_what_to_run_next(tmp_path: Path) -> None:
@@ -221,9 +234,9 @@ def test_each_blocked_agent_says_why_and_what_to_run_next(tmp_path: Path) -> Non
     reasons = {e["agent"]: (e["message"], e["hint"]) for e in data["errors"]}
     assert reasons["bob"] == (
         "`bob` is blocked on dev -> stage: dev is only `deployed`, not `validated`",
-        "run the dev -> stage checks against `dev`, then set `status: validated` for `bob` in `dev`",
+        "run the dev -> stage checks against `dev`, then `promotion record --agent bob --env dev --status validated`",
     )
     assert reasons["foreman"] == (
         "`foreman` is blocked on dev -> stage: dev engine ID is a placeholder",
-        "deploy `foreman` to `dev`, then record its engine: put the resource name in `engine_id` and set `status: deployed`",
+        "deploy `foreman` to `dev`, then record it: `promotion record --agent foreman --env dev --from-deploy-log <log>` (or `--engine-id <resource name>`)",
     )

@@ -127,7 +127,7 @@ def test_shipped_config_builds_strict(shipped_site: Path) -> None:
 def test_site_has_the_tabs_and_one_nav_entry_per_promotion(shipped_site: Path) -> None:
     home = (shipped_site / "index.html").read_text(encoding="utf-8")
     tabs = [page_text(t).strip() for t in re.findall(r'class="md-tabs__link[^"]*"[^>]*>\s*([^<]+?)\s*</a>', home)]
-    assert tabs == ["Home", "Playbook", "Promotion matrix", "Promotions", "Agents", "Reference"]
+    assert tabs == ["Home", "Playbook", "Promotion matrix", "Promotions", "Agents", "Environments", "Reference"]
     for pair, label in (("dev-to-stage", "dev → stage"), ("stage-to-prod", "stage → prod")):
         assert re.search(rf'href="promotions/{pair}/"[^>]*>\s*<span class="md-ellipsis">\s*{label}\s*</span>', home), (
             f"no nav entry for {pair}"
