@@ -46,16 +46,16 @@ class MentionKind(Enum):
 RECOGNISED: tuple[tuple[str, str], ...] = (
     (
         "a `Resource Name:` line, as the Agent Engine SDK deploy scripts print it",
-        "   Resource Name: projects/bobs-brain-dev/locations/us-central1/reasoningEngines/4971253843961757696",
+        "   Resource Name: projects/bobs-brain-dev/locations/us-central1/reasoningEngines/5732961048817152000",
     ),
     (
         "an `Engine ID:` line with the bare number (also `engine_id: N`, `Engine ID = N`; any case); "
         "the environment's project_id and region complete it",
-        "   Engine ID: 4971253843961757696",
+        "   Engine ID: 5732961048817152000",
     ),
     (
         "a full resource name anywhere in a line; what follows it (`:query`, `/sessions/...`) is ignored",
-        "POST https://us-central1-aiplatform.googleapis.com/v1/projects/bobs-brain-dev/locations/us-central1/reasoningEngines/4971253843961757696:query",
+        "POST https://us-central1-aiplatform.googleapis.com/v1/projects/bobs-brain-dev/locations/us-central1/reasoningEngines/5732961048817152000:query",
     ),
 )
 

@@ -66,7 +66,7 @@ ENTRY_NAME_PATTERN = (
 )
 _ENTRY_NAME_RE = re.compile(ENTRY_NAME_PATTERN)
 NAME_FORMAT = "<UTC YYYYMMDDTHHMMSS.ffffffZ>.<agent>.<env>.<action>.<engine number or none>.<6 hex digits>.yaml"
-NAME_EXAMPLE = "20260120T093015.123456Z.bob.dev.record.4971253843961757696.3fa9c1.yaml"
+NAME_EXAMPLE = "20260120T093015.123456Z.bob.dev.record.5732961048817152000.3fa9c1.yaml"
 
 AT_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$"
 COMMIT_PATTERN = r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$"
@@ -80,7 +80,7 @@ ENTRY_SPEC = Spec(
         Field("env", Spec("str", "The environment's name in the config.", pattern=model.ENVIRONMENT_NAME_PATTERN), example='"dev"'),
         Field("action", Spec("str", "What was done.", enum=tuple(a.value for a in Action)), example='"record"'),
         Field("engine_before", Spec("str", "`engine_id` before (a resource name, a bare number or a placeholder)."), example='"TODO-SET-DEV-ENGINE-ID"'),
-        Field("engine_after", Spec("str", "`engine_id` after."), example='"projects/bobs-brain-dev/locations/us-central1/reasoningEngines/4971253843961757696"'),
+        Field("engine_after", Spec("str", "`engine_id` after."), example='"projects/bobs-brain-dev/locations/us-central1/reasoningEngines/5732961048817152000"'),
         Field("status_before", Spec("str", "`status` before.", enum=model.STATUSES), example='"pending"'),
         Field("status_after", Spec("str", "`status` after.", enum=model.STATUSES), example='"deployed"'),
         Field("by", Spec("str", "Who did it: git's `user.name`, else the OS user."), example='"Jane Doe"'),

@@ -19,7 +19,7 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
-from . import lifecycle, model, pages, rules, schema, views
+from . import deploylog, lifecycle, model, pages, record, rules, schema, views
 from .errors import Location, Problem, TemplateError
 from .model import Config
 from .paths import builtin_templates_dir
@@ -256,6 +256,7 @@ def make_environment(templates_dir: str | None = None) -> SandboxedEnvironment:
         lstrip_blocks=True,
         auto_reload=False,
     )
+    env.globals["commit_message"] = lambda agent, environment: md_escape(record.commit_message(agent, environment))
     env.filters.update(
         code=code,
         code_title=code_title,
@@ -336,6 +337,8 @@ def build_context(config: Config, config_display: str, violations: list[rules.Vi
         "placeholders": show["placeholders"],
         "steps": steps,
         "lifecycle": [{"state": s.value, "meaning": lifecycle.MEANING[s]} for s in lifecycle.State],
+        "deploy_log_patterns": deploylog.RECOGNISED,
+        "nav_agent_limit": pages.NAV_AGENT_LIMIT,
         "example": {"agent": first_agent["key"], "environment": example_env["environment"], "project_id": example_env["project_id"], "region": example_env["region"]},
         "rules": [r.to_dict() for r in rules.RULES],
         "schema_rows": schema.reference_rows(),

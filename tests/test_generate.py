@@ -552,8 +552,10 @@ def test_the_playbook_has_every_section(project: Path) -> None:
         "### stage &rarr; prod",
         "## Command reference",
         "## Recording an engine ID after a deploy",
+        "### Finding the engine ID",
         "## Monitoring after a promotion",
         "## Rollback",
+        "### The engine each agent goes back to",
         "## See also",
     ]
     lifecycle = text.split("## Promotion flow")[0]
@@ -569,7 +571,8 @@ def test_the_playbook_has_every_section(project: Path) -> None:
     assert "3. No manual approval is required." in dev_stage
     assert "3. [ ] Manual approval given in `#deployments`." in stage_prod
     assert "    - [ ] Stage smoke tests passing: `make smoke-test-stage`" in stage_prod
-    assert "projects/&lt;project&gt;/locations/&lt;region&gt;/reasoningEngines/&lt;number&gt;" in text
+    assert "`projects/<project>/locations/<region>/reasoningEngines/<number>`" in text
+    assert "`promotion record --agent bob --env dev --from-deploy-log deploy.log`" in text
     assert "- **prod** (Production workloads): full monitoring; alerting on" in text
     assert "hour" not in text  # no duration nobody configured
     assert "](matrix.md)" in text and "`config/agent_engine_envs.yaml`" in text

@@ -171,7 +171,9 @@ def test_the_playbook_walks_two_agents_to_prod(tmp_path: Path) -> None:
     for source, target in zip(ORDER, ORDER[1:], strict=False):
         # the commands this walk runs are the ones the playbook names
         assert f"`promotion validate --from-env {source} --to-env {target}` exits 0: no agent is blocked." in playbook
-    assert "status: deployed" in playbook and "`status: validated`" in playbook
+    for env in ORDER:
+        assert f"`promotion record --agent <agent> --env {env} --status validated`" in playbook
+    assert "`promotion record --agent <agent> --env dev --from-deploy-log deploy.log`" in playbook
 
     progress = {agent: dict.fromkeys(ORDER, "pending") for agent in AGENTS}
     changes = [(agent, env, status) for env in ORDER for agent in AGENTS for status in ("deployed", "validated")]
