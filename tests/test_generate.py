@@ -519,7 +519,8 @@ def test_the_matrix_summarises_each_promotion(tmp_path: Path, shipped_text: str)
     # The verdict is the second column, so it stays on screen on a phone.
     assert bob_row.split(" | ")[1] == '<span class="promo-badge promo-state promo-state-promoted">promoted</span>'
     assert foreman_row.split(" | ")[1] == '<span class="promo-badge promo-state promo-state-blocked">blocked</span>'
-    assert foreman_row.split(" | ")[2].startswith("dev engine ID is a placeholder. Next: deploy `foreman` to `dev`, then record it: `promotion record --agent foreman --env dev")
+    assert foreman_row.split(" | ")[2] == "dev engine ID is a placeholder"
+    assert "- **foreman** (blocked): deploy `foreman` to `dev`, then record it: `promotion record --agent foreman --env dev --from-deploy-log <log>`" in pair
 
 
 def test_a_rule_warning_marks_the_matrix_cell_with_a_tooltip(tmp_path: Path, shipped_text: str) -> None:
