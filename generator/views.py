@@ -184,7 +184,7 @@ def history(config: Config, entries: list[Any]) -> dict[str, Any]:
 
     rows = [
         {
-            "at": e.at, "date": e.at[:10], "agent": e.agent, "env": e.env, "action": e.action.value,
+            "at": e.at, "date": e.at[:10], "when": f"{e.at[:10]} {e.at[11:16]}", "agent": e.agent, "env": e.env, "action": e.action.value,
             "engine_before": e.engine_before, "engine_after": e.engine_after,
             "engine_before_short": model.short_engine_id(e.engine_before), "engine_after_short": model.short_engine_id(e.engine_after),
             "status_before": e.status_before, "status_after": e.status_after,

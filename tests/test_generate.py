@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import DEPLOYED_FIXTURE, FOUR_ENVS_FIXTURE, LIVE_CONFIG, PLACEHOLDER_FIXTURE, ROOT, SEED_FIXTURE, mutate, set_env_field
+from conftest import DEPLOYED_FIXTURE, FIXTURES, FOUR_ENVS_FIXTURE, LIVE_CONFIG, PLACEHOLDER_FIXTURE, ROOT, SEED_FIXTURE, mutate, set_env_field
 
 from generator import cli, generate
 from generator.errors import ExitCode
@@ -37,7 +37,7 @@ UPDATE_GOLDEN = os.environ.get("UPDATE_GOLDEN") == "1"
 REGENERATE_HINT = "UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_generate.py"
 
 CONFIG = "config/agent_engine_envs.yaml"
-GOLDEN_CASES = {"placeholders": PLACEHOLDER_FIXTURE, "seed": SEED_FIXTURE, "deployed": DEPLOYED_FIXTURE, "four_envs": FOUR_ENVS_FIXTURE}
+GOLDEN_CASES = {"placeholders": PLACEHOLDER_FIXTURE, "seed": SEED_FIXTURE, "recorded": FIXTURES / "recorded" / "agent_engine_envs.yaml", "deployed": DEPLOYED_FIXTURE, "four_envs": FOUR_ENVS_FIXTURE}
 
 SHIPPED_PAGES = [
     "site-docs/agents/bob.md",
@@ -181,6 +181,9 @@ def compare_with_golden(case: str, produced: dict[str, bytes]) -> None:
 @pytest.mark.parametrize("case", sorted(GOLDEN_CASES))
 def test_golden(case: str, tmp_path: Path) -> None:
     root = make_project(tmp_path, GOLDEN_CASES[case].read_text(encoding="utf-8"), home=False)
+    ledger = GOLDEN_CASES[case].parent / "ledger"
+    if ledger.is_dir():  # the recorded case: history, environment and rollback pages from a real ledger
+        shutil.copytree(ledger, root / "config" / "ledger")
     generate.run(options(root))
     produced = generated_files(root)
     assert "CLAUDE.md" in produced and "site-docs/matrix.md" in produced
