@@ -13,6 +13,7 @@ Glue only (mkdocs-gen-files keeps its plugin this thin too). Behaviour:
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,11 @@ class PromotionPluginConfig(base.Config):
     nav = c.Type(bool, default=True)
 
 
+def _log_problems(problems: list[str]) -> None:
+    if problems:
+        log.error("promotion: the pages were not regenerated:\n%s", "\n".join(problems))
+
+
 def gate_list(value: Sequence[Any] | str) -> list[str]:
     """``gate`` as a list: a YAML list, or a comma-separated string (``!ENV PROMOTION_GATE``)."""
     items = value.split(",") if isinstance(value, str) else value
@@ -50,6 +56,10 @@ class PromotionPlugin(BasePlugin[PromotionPluginConfig]):
         self.last_pairs: list[tuple[str, str]] | None = None
         self.last_agents: list[str] = []
         self.last_envs: list[str] = []
+        #: the problems of the last generate under serve (shown on every page); empty when it succeeded
+        self.problems: list[str] = []
+        self.lock = threading.Lock()  # the build's generate and the watcher's never run at once
+        self.watcher: Any = None
         self.generated_pages: set[str] = set()
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
@@ -71,14 +81,16 @@ class PromotionPlugin(BasePlugin[PromotionPluginConfig]):
         self.generated_pages.clear()
         options = self._options(config)
         try:
-            result = generate.run(options)
+            with self.lock:
+                result = generate.run(options)
         except PromotionError as exc:
-            message = "\n".join(p.format() for p in exc.problems()) or str(exc)
-            if self.command == "serve":
-                log.error("promotion: generation failed; still serving the last good pages:\n%s", message)
-            else:
+            self.problems = [p.format() for p in exc.problems()] or [str(exc)]
+            message = "\n".join(self.problems)
+            if self.command != "serve":
                 raise PluginError(f"promotion: the docs can't be generated:\n{message}") from None
+            log.error("promotion: the pages were not regenerated; every page shows why until the next good save:\n%s", message)
         else:
+            self.problems = []
             self.last_pairs = result.config.consecutive_pairs()
             self.last_agents = list(result.config.agents)
             self.last_envs = list(result.config.environments)
@@ -91,14 +103,22 @@ class PromotionPlugin(BasePlugin[PromotionPluginConfig]):
         return config
 
     def on_serve(self, server: Any, *, config: MkDocsConfig, builder: Any) -> Any:
-        options = self._options(config)
-        server.watch(str(options.resolve(self.config.config)))
-        if self.config.templates:
-            server.watch(str(options.resolve(self.config.templates)))
+        """Watch the config (and its ledger) and the templates ourselves, not through mkdocs:
+        a save regenerates at once, outside any build, so mkdocs rebuilds once (see watch.py)."""
         from .paths import builtin_templates_dir
+        from .watch import InputWatcher
 
-        server.watch(str(builtin_templates_dir()))
+        options = self._options(config)
+        paths = [options.resolve(self.config.config).parent, builtin_templates_dir()]
+        if self.config.templates:
+            paths.append(options.resolve(self.config.templates))
+        self.watcher = InputWatcher(options, paths, self.lock, _log_problems)
+        self.watcher.start()
         return server
+
+    def on_shutdown(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
 
     def on_page_markdown(self, markdown: str, /, *, page: Any, config: MkDocsConfig, files: Any) -> str:
         """Drop the generated-by stamp line before mkdocs renders the page.
@@ -114,6 +134,24 @@ class PromotionPlugin(BasePlugin[PromotionPluginConfig]):
         return markdown
 
     def on_page_content(self, html: str, /, *, page: Any, config: MkDocsConfig, files: Any) -> str | None:
+        html = self._with_banner(html)
+        return self._pin_title(html, page)
+
+    def _with_banner(self, html: str) -> str:
+        """Under serve, while the last save left the docs ungenerated: the problems on top of
+        every page, as ``validate`` prints them, above the last good content."""
+        if self.command != "serve" or not self.problems:
+            return html
+        from html import escape
+
+        return (
+            '<div class="admonition failure promo-problems" role="alert"><p class="admonition-title">'
+            "The runbook was not regenerated: the pages below are the last good ones</p>"
+            f"<pre><code>{escape(chr(10).join(self.problems))}</code></pre>"
+            "<p>Fix the config or the template and save: this notice goes away with the next good save.</p></div>\n"
+        ) + html
+
+    def _pin_title(self, html: str, page: Any) -> str:
         """Pin a generated page's title to its escaped heading text.
 
         Config text reaches the titles (an agent's display name is its page's ``<h1>``).

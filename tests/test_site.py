@@ -22,6 +22,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import DEPLOYED_FIXTURE, PLACEHOLDER_FIXTURE, deploy_all, engine_resource, mutate, set_env_field, where
@@ -406,3 +407,86 @@ def test_serve_regenerates_after_a_template_edit(served: Serve) -> None:
     template.write_text(template.read_text(encoding="utf-8").rstrip("\n") + "\n\nTemplate edit marker 7301\n", encoding="utf-8")
     served.wait_for_text("agents/foreman/", "Template edit marker 7301")
     assert "Traceback" not in served.log
+
+
+# --- serve: errors in the browser, one rebuild per save (issue: the site an operator trusts) ---
+
+
+def builds(log: str) -> int:
+    return log.count("Building documentation")
+
+
+def settle(served: Serve, seconds: float = 2.5) -> None:
+    """Wait until the serve log has been quiet for ``seconds`` (no build in flight)."""
+    deadline = time.monotonic() + SERVE_TIMEOUT
+    last = served.log
+    quiet_since = time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.25)
+        now = served.log
+        if now != last:
+            last, quiet_since = now, time.monotonic()
+        elif time.monotonic() - quiet_since >= seconds:
+            return
+    raise AssertionError(f"mkdocs serve never settled\n{served.log}")
+
+
+def test_a_save_rebuilds_once(served: Serve) -> None:
+    settle(served)
+    before = builds(served.log)
+    write_config(served.project, mutate(read_config(served.project), "display_name: Bob's Brain", "display_name: Once Only"))
+    served.wait_for_text("agents/bob/", "Once Only")
+    settle(served)
+    assert builds(served.log) - before == 1, served.log[-3000:]
+    # and a broken save: one rebuild too (the problems file is the one change)
+    before = builds(served.log)
+    write_config(served.project, placeholder_validated(read_config(served.project)))
+    served.wait_for_text("agents/bob/", "The runbook was not regenerated")
+    settle(served)
+    assert builds(served.log) - before == 1, served.log[-3000:]
+
+
+@pytest.mark.browser
+def test_the_serve_banner_shows_the_problem_and_goes_away_after_the_fix(served: Serve, browser: Any) -> None:
+    page = browser.new_page()
+    try:
+        page.goto(served.base + "matrix/", wait_until="load")
+        assert page.locator(".promo-problems").count() == 0
+        good = read_config(served.project)
+        broken = placeholder_validated(good)
+        write_config(served.project, broken)
+        where_ = location(broken, BOB_DEV_ENGINE, "TODO-SET-DEV-ENGINE-ID")
+        for path in ("matrix/", "playbook/", "agents/foreman/"):
+            wait_for(lambda path=path: page.goto(served.base + path, wait_until="load") and page.locator(".promo-problems").count() == 1, SERVE_TIMEOUT, f"the banner on {path}\n{served.log}")
+            banner = page.locator(".promo-problems").inner_text()
+            assert f"{where_}: error [PR001] agents.bob.environments.dev.engine_id" in banner
+            assert "fix: " in banner
+            # above the last good content
+            assert page.locator("h1").first.inner_text() != ""
+        write_config(served.project, good)
+        wait_for(lambda: page.goto(served.base + "matrix/", wait_until="load") and page.locator(".promo-problems").count() == 0, SERVE_TIMEOUT, f"the banner to go\n{served.log}")
+    finally:
+        page.close()
+
+
+def test_a_hand_edited_page_under_serve_is_reported_on_the_page(served: Serve) -> None:
+    page = served.project / "site-docs" / "matrix.md"
+    page.write_text(page.read_text(encoding="utf-8") + "\nHand edit 4242\n", encoding="utf-8")
+    served.wait_for_text("matrix/", "Hand edit 4242")
+    write_config(served.project, mutate(read_config(served.project), "display_name: Bob's Brain", "display_name: After The Edit"))
+    served.wait_for_text("agents/bob/", "The runbook was not regenerated")
+    text = served.text("agents/bob/")
+    assert "was edited by hand since it was generated" in text and "matrix.md" in text
+
+
+def test_serve_started_on_a_broken_config_keeps_the_full_nav(project: Path) -> None:
+    write_config(project, placeholder_validated(shipped_text()))
+    server = Serve(project)
+    try:
+        wait_for(lambda: server.alive() and http_get(server.base, timeout=2)[0] == 200, SERVE_TIMEOUT, f"mkdocs serve to answer\n{server.log}")
+        home = server.text("")
+        for entry in ("Bob's Brain", "IAM Senior ADK DevOps Lead", "dev → stage", "stage → prod", "Environments"):
+            assert entry in home, entry
+        assert "The runbook was not regenerated" in home
+    finally:
+        server.stop()
