@@ -529,21 +529,15 @@ def _skip_properties(text: str, at: int, line: int, col: int) -> tuple[int, int,
     return at, line, col
 
 
-def _shared_places(root: yaml.Node) -> tuple[dict[str, tuple[yaml.Node, yaml.Node | None]], dict[int, yaml.Node]]:
-    """Dotted path -> (scalar node, the outermost alias on the way to it or None) for every
-    scalar the model reads; and id(node) -> that alias, for the first aliased place of each
-    node. A place reached without an alias shares its text when an aliased place reads
-    the same node.
+def _first_occurrences(root: yaml.Node) -> dict[int, tuple[int, int] | None]:
+    """id(node) -> its first occurrence, as (id of its parent, index among the parent's
+    children; a mapping's keys and values alternate), None for the root.
 
     An alias gives back the very node of its anchor, so an occurrence of a node is its
-    anchor when it is the node's first in document order, and an alias otherwise. The
-    paths and merge-key precedence are those of ``_Walker`` (earlier merge sources win,
-    explicit keys override merged ones); a config that loaded was walked within the
-    visit budget, so expanding its aliases again is bounded too.
+    anchor when it is the node's first in document order, and an alias otherwise: a
+    pre-order walk in document order, each node entered at first sight only.
     """
-    mapping_node, sequence_node, scalar_node = yaml.MappingNode, yaml.SequenceNode, yaml.ScalarNode
-    # The first occurrence of each node, as (id of its parent, index among the parent's
-    # children): a pre-order walk in document order, each node entered at first sight only.
+    sequence_node, scalar_node = yaml.SequenceNode, yaml.ScalarNode
     first: dict[int, tuple[int, int] | None] = {id(root): None}
 
     def enter(node: yaml.Node) -> None:
@@ -557,6 +551,21 @@ def _shared_places(root: yaml.Node) -> tuple[dict[str, tuple[yaml.Node, yaml.Nod
 
     if root.__class__ is not scalar_node:
         enter(root)
+    return first
+
+
+def _shared_places(root: yaml.Node) -> tuple[dict[str, tuple[yaml.Node, yaml.Node | None]], dict[int, yaml.Node]]:
+    """Dotted path -> (scalar node, the outermost alias on the way to it or None) for every
+    scalar the model reads; and id(node) -> that alias, for the first aliased place of each
+    node. A place reached without an alias shares its text when an aliased place reads
+    the same node (see ``_first_occurrences``).
+
+    The paths and merge-key precedence are those of ``_Walker`` (earlier merge sources
+    win, explicit keys override merged ones); a config that loaded was walked within the
+    visit budget, so expanding its aliases again is bounded too.
+    """
+    mapping_node, sequence_node, scalar_node = yaml.MappingNode, yaml.SequenceNode, yaml.ScalarNode
+    first = _first_occurrences(root)
 
     def through(parent: yaml.Node, index: int, child: yaml.Node, anchor: yaml.Node | None) -> yaml.Node | None:
         """The outermost alias on the way to ``child`` (None: reached at its anchor)."""
