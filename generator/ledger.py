@@ -25,7 +25,7 @@ from pathlib import Path
 
 from . import model
 from .errors import ConfigError, Location, Problem
-from .model import Field, Spec
+from .kinds import IDENTIFIER_PATTERN, Bool, Choice, Map, Pattern, String
 
 TYPE_CHECKING = False  # typing costs ~2 ms of every run; its names are for the type checker only
 if TYPE_CHECKING:
@@ -71,32 +71,6 @@ NAME_EXAMPLE = "20260120T093015.123456Z.bob.dev.record.5732961048817152000.3fa9c
 AT_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$"
 COMMIT_PATTERN = r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$"
 
-ENTRY_SPEC = Spec(
-    "object",
-    "One ledger entry: what happened to one agent's engine in one environment, when and by whom.",
-    fields=(
-        Field("at", Spec("str", "When it happened: UTC, ISO-8601 with microseconds and `Z`, quoted.", pattern=AT_PATTERN), example='"2026-01-20T09:30:15.123456Z"'),
-        Field("agent", Spec("str", "The agent's key in the config.", pattern=model.IDENTIFIER_PATTERN), example='"bob"'),
-        Field("env", Spec("str", "The environment's name in the config.", pattern=model.ENVIRONMENT_NAME_PATTERN), example='"dev"'),
-        Field("action", Spec("str", "What was done.", enum=tuple(a.value for a in Action)), example='"record"'),
-        Field("engine_before", Spec("str", "`engine_id` before (a resource name, a bare number or a placeholder)."), example='"TODO-SET-DEV-ENGINE-ID"'),
-        Field("engine_after", Spec("str", "`engine_id` after."), example='"projects/bobs-brain-dev/locations/us-central1/reasoningEngines/5732961048817152000"'),
-        Field("status_before", Spec("str", "`status` before.", enum=model.STATUSES), example='"pending"'),
-        Field("status_after", Spec("str", "`status` after.", enum=model.STATUSES), example='"deployed"'),
-        Field("by", Spec("str", "Who did it: git's `user.name`, else the OS user."), example='"Jane Doe"'),
-        Field("link", Spec("str", "A link to the deploy (CI run, change request)."), required=False),
-        Field("commit", Spec("str", "The git commit the checkout was at when the entry was written.", pattern=COMMIT_PATTERN), required=False),
-        Field("override_freeze", Spec("bool", "The change was made during a freeze, on purpose."), required=False, default=False),
-        Field(
-            "details",
-            Spec("map", "Free details for the action, e.g. check results: keys are identifiers, values strings.", values=Spec("str", "A detail."), key_doc="detail key"),
-            required=False,
-        ),
-    ),
-)
-_FIELD_NAMES = tuple(field.name for field in ENTRY_SPEC.fields)
-
-
 class EntryName:
     """What an entry's file name says: time, agent, environment, action, engine number."""
 
@@ -118,24 +92,25 @@ class EntryName:
 
 
 class Entry(model.Node):
-    """One ledger entry as read from (or about to be written to) its file. ``key`` is its file name."""
-
-    __slots__ = ("key", *_FIELD_NAMES)
+    """One ledger entry: what happened to one agent's engine in one environment, when and by
+    whom, as read from (or about to be written to) its file. ``key`` is its file name."""
 
     key: str
-    at: str
-    agent: str
-    env: str
-    action: Action  # the walker reads the string; parse_entry makes it the Enum
-    engine_before: str
-    engine_after: str
-    status_before: str
-    status_after: str
-    by: str
-    link: str | None
-    commit: str | None
-    override_freeze: bool
-    details: dict[str, str] | None
+    at: str = Pattern(AT_PATTERN, "When it happened: UTC, ISO-8601 with microseconds and `Z`, quoted.", example='"2026-01-20T09:30:15.123456Z"')
+    agent: str = Pattern(IDENTIFIER_PATTERN, "The agent's key in the config.", example='"bob"')
+    env: str = Pattern(model.ENVIRONMENT_NAME_PATTERN, "The environment's name in the config.", example='"dev"')
+    action: Action = Choice(tuple(a.value for a in Action), "What was done.", example='"record"')  # the walker reads the string; parse_entry makes it the Enum
+    engine_before: str = String("`engine_id` before (a resource name, a bare number or a placeholder).", example='"TODO-SET-DEV-ENGINE-ID"')
+    engine_after: str = String("`engine_id` after.", example='"projects/bobs-brain-dev/locations/us-central1/reasoningEngines/5732961048817152000"')
+    status_before: str = Choice(model.STATUSES, "`status` before.", example='"pending"')
+    status_after: str = Choice(model.STATUSES, "`status` after.", example='"deployed"')
+    by: str = String("Who did it: git's `user.name`, else the OS user.", example='"Jane Doe"')
+    link: str | None = String("A link to the deploy (CI run, change request).", default=None)
+    commit: str | None = Pattern(COMMIT_PATTERN, "The git commit the checkout was at when the entry was written.", default=None)
+    override_freeze: bool = Bool("The change was made during a freeze, on purpose.", default=False)
+    details: dict[str, str] | None = Map(
+        String("A detail."), "Free details for the action, e.g. check results: keys are identifiers, values strings.", key_doc="detail key", default=None
+    )
 
     @property
     def engine(self) -> str | None:
@@ -148,6 +123,9 @@ class Entry(model.Node):
 
     def __repr__(self) -> str:
         return f"Entry({self.key!r})"
+
+
+_FIELD_NAMES = tuple(field.name for field in Entry.KIND.fields)
 
 
 class PreviousEngine:
@@ -420,19 +398,12 @@ def _name_problem(directory: str | os.PathLike[str], name: str) -> Problem:
 
 # --- reading: contents ------------------------------------------------------------------
 
-_registered = False
-
-
 def parse_entry(path: str, data: bytes, name: EntryName | None = None) -> Entry:
     """The entry in ``data`` (the bytes of the file at ``path``), checked as strictly as the
     config (duplicate and unknown keys, types, YAML 1.1 traps, tags, aliases) and against
     what its file name says. Raises ConfigError with every problem, each located."""
     from . import loader
 
-    global _registered
-    if not _registered:
-        loader.register_model_class(ENTRY_SPEC, Entry)
-        _registered = True
     file_name = os.path.basename(path)
     problems: list[Problem] = []
     if name is None:
@@ -446,7 +417,7 @@ def parse_entry(path: str, data: bytes, name: EntryName | None = None) -> Entry:
     walker = loader._Walker(path, max(loader.MIN_VISIT_BUDGET, len(data)))
     entry: Entry | None = None
     try:
-        entry = walker.value(root, ENTRY_SPEC, "", "")
+        entry = walker.value(root, Entry.KIND, "", "")
     except loader._Abort:
         entry = None
     except RecursionError:

@@ -1,8 +1,9 @@
 """YAML text -> the typed model, remembering where every value came from.
 
 PyYAML composes the text into nodes (the C composer when libyaml is there); this
-module walks the nodes against the model's specs itself instead of letting PyYAML
-construct Python objects. That is how the YAML traps are caught (duplicate keys,
+module walks the nodes against the model's declarations itself (each kind of value,
+``generator/kinds.py``, reads its own nodes) instead of letting PyYAML construct Python
+objects. That is how the YAML traps are caught (duplicate keys,
 ``no``/``on``/``0123``/``1:30`` where a string belongs, unknown tags, alias bombs,
 self-referencing aliases) and how each value keeps its ``file:line:col``. It is also
 faster than ``yaml.load``: PyYAML's constructor is pure Python and we skip it.
@@ -21,11 +22,13 @@ import yaml
 
 from . import model
 from .errors import ConfigError, Location, Problem, Span
-from .model import Spec
+from .kinds import NULL_TAG, STR_TAG, TAG, TYPE_NAMES, clip, describe, located, trap_hint
 
 TYPE_CHECKING = False  # typing costs ~2 ms of every run; its names are for the type checker only
 if TYPE_CHECKING:
     from typing import Any
+
+    from .kinds import Kind
 
 #: Larger files are refused before parsing (a 10,000-agent config is about 8 MiB).
 MAX_CONFIG_BYTES = 32 * 1024 * 1024
@@ -39,41 +42,11 @@ FIFO_WAIT_SECONDS = 10.0
 #: cost gigabytes of messages. Nobody reads past the first screenfuls anyway.
 MAX_PROBLEMS = 1_000
 
-_TAG = "tag:yaml.org,2002:"
-STR_TAG = _TAG + "str"
-MERGE_TAG = _TAG + "merge"
+MERGE_TAG = TAG + "merge"
 _ALLOWED_TAGS = frozenset(
-    _TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp", "map", "seq", "merge")
+    TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp", "map", "seq", "merge")
 )
-_TYPE_NAMES = {
-    _TAG + "int": "an integer",
-    _TAG + "float": "a number",
-    _TAG + "bool": "a boolean",
-    _TAG + "null": "empty (null)",
-    _TAG + "timestamp": "a date",
-    _TAG + "str": "a string",
-    _TAG + "map": "a mapping",
-    _TAG + "seq": "a list",
-}
 _HIDDEN_BREAKS = "\x85\u2028\u2029"
-_DATE_RE = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$")
-_BOOL_TRUE = frozenset(["true"])
-_BOOL_FALSE = frozenset(["false"])
-
-_CLASSES: dict[int, type[model.Node]] = {
-    id(model.CONFIG_SPEC): model.Config,
-    id(model.ENVIRONMENT_SPEC): model.EnvironmentInfo,
-    id(model.AGENT_SPEC): model.Agent,
-    id(model.AGENT_ENV_SPEC): model.AgentEnvironment,
-    id(model.PROMOTION_SPEC): model.Promotion,
-    id(model.CHECK_SPEC): model.Check,
-}
-
-
-def register_model_class(spec: Spec, cls: type[model.Node]) -> None:
-    """Let the walker build ``cls`` for objects of ``spec`` (a document type other than the config,
-    e.g. a ledger entry). ``cls`` needs a ``key`` slot: the walker sets it (to "" at first)."""
-    _CLASSES[id(spec)] = cls
 
 
 try:  # libyaml is optional in PyYAML; fall back to the pure-Python loader
@@ -124,66 +97,17 @@ _Loader = _quick_resolver(_BaseLoader)
 
 _ScalarNode = yaml.ScalarNode
 
-#: id(spec) -> (model class, fields by name, {string field: (enum, compiled pattern)}), built on first use
-_PLANS: dict[int, tuple[type[model.Node], dict[str, model.Field], dict[str, tuple[Any, Any]]]] = {}
-
-
-def _plan(spec: Spec) -> tuple[type[model.Node], dict[str, model.Field], dict[str, tuple[Any, Any]]]:
-    plan = _PLANS.get(id(spec))
-    if plan is None:
-        strings = {f.name: (f.spec.enum, re.compile(f.spec.pattern) if f.spec.pattern else None) for f in spec.fields if f.spec.kind == "str"}
-        plan = _PLANS[id(spec)] = (_CLASSES[id(spec)], {f.name: f for f in spec.fields}, strings)
-    return plan
-
 
 class _Abort(Exception):
     """Stops the walk when going on would only cost time (alias bomb)."""
 
 
-def _loc(file: str, node: yaml.Node) -> Location:
-    mark = node.start_mark
-    return Location(file, mark.line + 1, mark.column + 1)
-
-
-def _describe(node: yaml.Node) -> str:
-    if isinstance(node, yaml.ScalarNode):
-        kind = _TYPE_NAMES.get(node.tag, f"a value tagged {node.tag}")
-        if node.tag == _TAG + "null":
-            return "empty (null)"
-        return f"{kind} (`{_clip(node.value)}`)"
-    if isinstance(node, yaml.MappingNode):
-        return "a mapping"
-    return "a list"
-
-
-def _clip(text: str, limit: int = 40) -> str:
-    text = text.replace("\n", "\\n")
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _scalar_trap_hint(node: yaml.ScalarNode, field: str) -> str:
-    """Explain why YAML did not read a plain scalar as a string, and how to quote it."""
-    value = node.value
-    quoted = f'{field}: "{value}"' if field else f'"{value}"'
-    tag = node.tag
-    if tag == _TAG + "bool":
-        return f"YAML 1.1 reads unquoted `{value}` as a boolean; quote it: {quoted}"
-    if tag == _TAG + "int":
-        if re.match(r"^[-+]?0[0-7_]+$", value):
-            return f"YAML reads unquoted `{value}` as an octal number (leading zeros are lost); quote it: {quoted}"
-        if ":" in value:
-            return f"YAML 1.1 reads unquoted `{value}` as a base-60 number; quote it: {quoted}"
-        return f"YAML reads unquoted `{value}` as a number; quote it: {quoted}"
-    if tag == _TAG + "float":
-        return f"YAML reads unquoted `{value}` as a number (e.g. 3.10 becomes 3.1); quote it: {quoted}"
-    if tag == _TAG + "timestamp":
-        return f"YAML reads unquoted `{value}` as a date; quote it: {quoted}"
-    if tag == _TAG + "null":
-        return f"give it a value, e.g. {field}: \"...\"" if field else "give it a value"
-    return f"quote it: {quoted}"
-
-
 class _Walker:
+    """What every kind of value shares while one document is read: the file, the visit
+    budget, the problems so far, the mappings and lists being read (for cycles), and the
+    reading of mappings (merge keys, duplicate and unknown keys). ``value`` reads one node
+    as a kind (``generator/kinds.py``)."""
+
     def __init__(self, file: str, budget: int, source: SourceMap | None = None, keep_nodes: bool = True, text: str = "") -> None:
         self.file = file
         self.source = source
@@ -196,9 +120,9 @@ class _Walker:
 
     # --- reporting ------------------------------------------------------------------
     def problem(self, node: yaml.Node, path: str, message: str, hint: str = "", code: str = "config") -> None:
-        self.problems.append(Problem(_loc(self.file, node), path, message, hint, code))
+        self.problems.append(Problem(located(self.file, node), path, message, hint, code))
         if len(self.problems) == MAX_PROBLEMS:
-            self.problems.append(Problem(_loc(self.file, node), path, f"stopped after {MAX_PROBLEMS:,} problems", "fix these, then run again to see the rest", "too-many-problems"))
+            self.problems.append(Problem(located(self.file, node), path, f"stopped after {MAX_PROBLEMS:,} problems", "fix these, then run again to see the rest", "too-many-problems"))
             raise _Abort
 
     def spend(self, node: yaml.Node, path: str) -> None:
@@ -258,18 +182,18 @@ class _Walker:
                 self.problem(
                     key_node,
                     f"{path}.{key}" if path else key,
-                    f"key `{_clip(key)}` is not read as a string by YAML ({_TYPE_NAMES.get(key_node.tag, key_node.tag)})",
-                    _scalar_trap_hint(key_node, ""),
+                    f"key `{clip(key)}` is not read as a string by YAML ({TYPE_NAMES.get(key_node.tag, key_node.tag)})",
+                    trap_hint(key_node, ""),
                     "yaml-key",
                 )
                 continue
             first = explicit.get(key)
             if first is not None:
-                first_loc = _loc(self.file, first)
+                first_loc = located(self.file, first)
                 self.problem(
                     key_node,
                     f"{path}.{key}" if path else key,
-                    f"duplicate key `{_clip(key)}` (first defined at line {first_loc.line}, column {first_loc.col}); YAML would silently keep only the last one",
+                    f"duplicate key `{clip(key)}` (first defined at line {first_loc.line}, column {first_loc.col}); YAML would silently keep only the last one",
                     "remove one of the two entries or merge them",
                     "yaml-duplicate-key",
                 )
@@ -296,14 +220,12 @@ class _Walker:
             if not isinstance(source, yaml.MappingNode):
                 self.problem(source, path, "`<<` must merge a mapping (or a list of mappings)", "point `<<:` at an anchored mapping, e.g. `<<: *defaults`", "yaml-merge")
                 continue
-            if id(source) in self.active:
-                self.problem(source, path, "an alias refers to the mapping that contains it (a cycle)", "remove the self-referencing alias", "yaml-alias")
+            if not self.enter(source, path, "mapping"):
                 continue
-            self.active.add(id(source))
             try:
                 merged = self.items(source, path)
             finally:
-                self.active.discard(id(source))
+                self.leave(source)
             for _ in merged:
                 self.spend(source, path)
             items.extend(merged)
@@ -311,7 +233,7 @@ class _Walker:
 
     def comment_after_key(self, node: yaml.Node) -> str | None:
         """For an empty value written as `key: #text`: the comment YAML swallowed, else None."""
-        if not (isinstance(node, yaml.ScalarNode) and node.tag == _TAG + "null" and node.value == "" and self.text):
+        if not (isinstance(node, yaml.ScalarNode) and node.tag == NULL_TAG and node.value == "" and self.text):
             return None
         lines = self.text.split("\n", node.start_mark.line + 1)
         line = lines[node.start_mark.line] if node.start_mark.line < len(lines) else ""
@@ -320,237 +242,30 @@ class _Walker:
         return rest if colon and rest.startswith("#") and len(rest) > 1 else None
 
     # --- values ---------------------------------------------------------------------
-    def value(self, node: yaml.Node, spec: Spec, path: str, field: str) -> Any:
-        """The typed value of ``node`` under ``spec``, or None after reporting a problem."""
+    def value(self, node: yaml.Node, kind: Kind, path: str, field: str) -> Any:
+        """The value of ``node`` as ``kind`` reads it, or None after reporting a problem."""
         self.spend(node, path)
         if not self.tag_ok(node, path):
             return None
-        kind = spec.kind
-        if kind == "str":
-            return self.string(node, spec, path, field)
-        if kind == "object" or kind == "check":
-            if kind == "check" and isinstance(node, yaml.ScalarNode):
-                name = self.string(node, model._str(""), path, field)
-                if name is None:
-                    return None
-                check = model.Check(_loc(self.file, node), path, self.source)
-                check.name = name
-                check.locations["name"] = node
-                if self.built is not None:
-                    self.built.append(check)
-                check.command = None
-                return check
-            return self.obj(node, spec, path)
-        if kind == "map":
-            return self.map(node, spec, path, field)
-        if kind == "list":
-            return self.list(node, spec, path, field)
-        if kind == "bool":
-            return self.boolean(node, path, field)
-        if kind == "date":
-            return self.date(node, path, field)
-        raise AssertionError(f"unknown spec kind {kind}")  # a bug in model.py, not user input
+        return kind.load(self, node, path, field)
 
-    def string(self, node: yaml.Node, spec: Spec, path: str, field: str) -> str | None:
-        if not isinstance(node, yaml.ScalarNode) or node.tag != STR_TAG:
-            comment = self.comment_after_key(node)
-            if comment is not None:
-                self.problem(
-                    node,
-                    path,
-                    f"`{field}` is empty: `#` starts a YAML comment, so `{_clip(comment)}` is not its value",
-                    f'quote the value: {field}: "{_clip(comment)}"',
-                    "type",
-                )
-                return None
-            hint = _scalar_trap_hint(node, field) if isinstance(node, yaml.ScalarNode) else f"write `{field}: <text>`"
-            self.problem(node, path, f"expected a string, got {_describe(node)}", hint, "type")
-            return None
-        value: str = node.value
-        if spec.enum is not None and value not in spec.enum:
-            if field == "schema_version":
-                message = f"schema version `{_clip(value)}` is not supported; this version of the tool reads: {', '.join(spec.enum)}"
-                hint = "migrate the file to a supported schema version, or use the tool version that matches it"
-            else:
-                message = f"`{_clip(value)}` is not one of: {', '.join(spec.enum)}"
-                hint = f"use one of: {', '.join(spec.enum)}"
-            self.problem(node, path, message, hint, "enum")
-            return None
-        if spec.pattern is not None and not re.match(spec.pattern, value):
-            self.problem(
-                node, path, f"`{_clip(value)}` is not a valid {field or 'value'}", f"{spec.doc} It must match {spec.pattern}", "pattern"
-            )
-            return None
-        if not value.strip():
-            self.problem(node, path, "must not be empty", f"give `{field}` a value", "empty")
-            return None
-        return value
-
-    def boolean(self, node: yaml.Node, path: str, field: str) -> bool | None:
-        if isinstance(node, yaml.ScalarNode) and node.tag == _TAG + "bool":
-            word = node.value.lower()
-            if word in _BOOL_TRUE:
-                return True
-            if word in _BOOL_FALSE:
-                return False
-            # yes/no/on/off: YAML 1.1 reads them as booleans, YAML 1.2 and other tools as strings
-            meant = "true" if word in ("yes", "on", "y") else "false"
-            self.problem(
-                node,
-                path,
-                f"`{_clip(node.value)}` is ambiguous: YAML 1.1 reads it as {meant}, YAML 1.2 as the string `{_clip(node.value)}`",
-                f"write `{field}: {meant}`",
-                "type",
-            )
-            return None
-        self.problem(node, path, f"expected true or false, got {_describe(node)}", f"write `{field}: true` or `{field}: false`", "type")
-        return None
-
-    def date(self, node: yaml.Node, path: str, field: str) -> str | None:
-        if isinstance(node, yaml.ScalarNode) and node.tag in (_TAG + "timestamp", STR_TAG):
-            match = _DATE_RE.match(node.value)
-            if match:
-                import datetime
-
-                try:
-                    datetime.date(int(match[1]), int(match[2]), int(match[3]))
-                    return node.value
-                except ValueError as exc:
-                    self.problem(node, path, f"the date `{node.value}` does not exist ({exc})", f"write a real date, e.g. `{field}: 2025-12-11`", "type")
-                    return None
-        self.problem(node, path, f"expected a date YYYY-MM-DD, got {_describe(node)}", f"write e.g. `{field}: 2025-12-11`", "type")
-        return None
-
-    def list(self, node: yaml.Node, spec: Spec, path: str, field: str) -> list[Any] | None:
-        if not isinstance(node, yaml.SequenceNode):
-            self.problem(node, path, f"expected a list, got {_describe(node)}", f"write `{field}:` followed by `- item` lines", "type")
-            return None
+    def enter(self, node: yaml.Node, path: str, noun: str) -> bool:
+        """Start reading a mapping or list; False (reported) when an alias makes it contain itself.
+        Every True is followed by ``leave(node)``."""
         if id(node) in self.active:
-            self.problem(node, path, "an alias refers to the list that contains it (a cycle)", "remove the self-referencing alias", "yaml-alias")
-            return None
+            self.problem(node, path, f"an alias refers to the {noun} that contains it (a cycle)", "remove the self-referencing alias", "yaml-alias")
+            return False
         self.active.add(id(node))
-        try:
-            assert spec.items is not None
-            out = []
-            for index, item in enumerate(node.value):
-                value = self.value(item, spec.items, f"{path}[{index}]", field)
-                if value is not None:
-                    out.append(value)
-            return out
-        finally:
-            self.active.discard(id(node))
+        return True
 
-    def map(self, node: yaml.Node, spec: Spec, path: str, field: str) -> dict[str, Any] | None:
-        if not isinstance(node, yaml.MappingNode):
-            self.problem(node, path, f"expected a mapping of {spec.key_doc} to entries, got {_describe(node)}", f"write `{field}:` followed by indented `<{spec.key_doc}>:` entries", "type")
-            return None
-        if id(node) in self.active:
-            self.problem(node, path, "an alias refers to the mapping that contains it (a cycle)", "remove the self-referencing alias", "yaml-alias")
-            return None
-        self.active.add(id(node))
-        try:
-            assert spec.values is not None
-            out: dict[str, Any] = {}
-            entries = self.items(node, path)
-            keyed = spec.values.kind == "object"  # a model object learns its key; a map of strings holds plain str
-            if len(entries) < spec.min_items:
-                self.problem(node, path, f"`{field}` is empty", f"add at least one {spec.key_doc}", "empty")
-            for key, key_node, value_node in entries:
-                child = f"{path}.{key}"
-                if not _safe_identifier(key):
-                    self.problem(
-                        key_node,
-                        child,
-                        f"{spec.key_doc} `{_clip(key)}` is not a safe identifier (it becomes a file name and a URL)",
-                        "use 1-63 lowercase ASCII letters, digits, `-` and `_`, starting with a letter or digit; "
-                        "not a reserved name (index, con, nul, aux, prn, com0-com9, lpt0-lpt9)",
-                        "identifier",
-                    )
-                    continue
-                if spec.key_pattern is not None and not re.match(spec.key_pattern, key):
-                    self.problem(key_node, child, f"{spec.key_doc} `{_clip(key)}` {spec.key_rule}", f"rename the {spec.key_doc}", "identifier")
-                    continue
-                value = self.value(value_node, spec.values, child, key)
-                if value is not None:
-                    if keyed:
-                        value.key = key
-                    out[key] = value
-            return out
-        finally:
-            self.active.discard(id(node))
+    def leave(self, node: yaml.Node) -> None:
+        self.active.discard(id(node))
 
-    def obj(self, node: yaml.Node, spec: Spec, path: str) -> model.Node | None:
-        if not isinstance(node, yaml.MappingNode):
-            names = ", ".join(f.name for f in spec.fields if f.required)
-            self.problem(node, path or "(top level)", f"expected a mapping with keys {names}, got {_describe(node)}", "write one `key: value` per line", "type")
-            return None
-        if id(node) in self.active:
-            self.problem(node, path, "an alias refers to the mapping that contains it (a cycle)", "remove the self-referencing alias", "yaml-alias")
-            return None
-        self.active.add(id(node))
-        try:
-            cls, fields, strings = _plan(spec)
-            obj = cls.__new__(cls)
-            model.Node.__init__(obj, _loc(self.file, node), path, self.source)
-            if self.built is not None:
-                self.built.append(obj)
-            locations = obj.locations
-            entries = self.items(node, path)
-            seen = {entry[0] for entry in entries}
-            ok = True
-            for key, key_node, value_node in entries:
-                # Most values are plain strings that pass: check them here, as string()
-                # would, without the calls. Anything else goes through value(), which
-                # reports the exact problem. Each value keeps its node: locations and spans
-                # are made from it only when asked for.
-                check = strings.get(key)
-                if check is not None and value_node.__class__ is _ScalarNode and value_node.tag == STR_TAG and self.budget > 0:
-                    text = value_node.value
-                    enum, pattern = check
-                    if (enum is None or text in enum) and (pattern is None or pattern.match(text)) and text and not text.isspace():
-                        self.budget -= 1
-                        setattr(obj, key, text)
-                        locations[key] = value_node
-                        continue
-                field = fields.get(key)
-                if field is None:
-                    renamed = self.unknown_key(key_node, key, f"{path}.{key}" if path else key, spec)
-                    if renamed is not None:
-                        seen.add(renamed)  # one problem (the rename), not also "required key missing"
-                    ok = False
-                    continue
-                value = self.value(value_node, field.spec, f"{path}.{key}" if path else key, key)
-                if value is None:
-                    ok = False
-                    continue
-                setattr(obj, key, value)
-                locations[key] = value_node
-            for field in spec.fields:
-                if field.name in seen:
-                    continue
-                if field.required:
-                    example = f" e.g. `{field.name}: {field.example}`" if field.example else ""
-                    self.problem(
-                        node,
-                        f"{path}.{field.name}" if path else field.name,
-                        f"required key `{field.name}` is missing",
-                        f"add{example or ' `' + field.name + ':`'} ({field.spec.doc.rstrip('.')})",
-                        "missing",
-                    )
-                    ok = False
-                else:
-                    setattr(obj, field.name, field.default)
-            if cls is not model.Config and cls is not model.Check:
-                obj.key = ""  # type: ignore[attr-defined]  # set by the enclosing map
-            return obj if ok else None
-        finally:
-            self.active.discard(id(node))
-
-    def unknown_key(self, key_node: yaml.Node, key: str, path: str, spec: Spec) -> str | None:
-        """Report an unknown key; return the field's current name when ``key`` is a former one."""
+    def unknown_key(self, key_node: yaml.Node, key: str, path: str, fields: tuple[Kind, ...]) -> str | None:
+        """Report a key that is none of ``fields``; return the field's current name when ``key`` is a former one."""
         import difflib
 
-        for field in spec.fields:
+        for field in fields:
             if key in field.former:
                 self.problem(
                     key_node,
@@ -560,15 +275,11 @@ class _Walker:
                     "renamed-key",
                 )
                 return field.name
-        names = [f.name for f in spec.fields]
+        names = [f.name for f in fields]
         close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
         hint = f"did you mean `{close[0]}`?" if close else f"allowed keys: {', '.join(names)}"
-        self.problem(key_node, path, f"unknown key `{_clip(key)}`", hint, "unknown-key")
+        self.problem(key_node, path, f"unknown key `{clip(key)}`", hint, "unknown-key")
         return None
-
-
-def _safe_identifier(key: str) -> bool:
-    return bool(model.IDENTIFIER_RE.match(key)) and key not in model.RESERVED_NAMES
 
 
 def _offset_location(file: str, data: bytes, offset: int) -> Location:
@@ -667,7 +378,7 @@ def compose(path: str, text: str) -> yaml.Node | None:
             # libyaml notices a missing `:` only on the next line: point at the line with the mistake.
             line = lines[start.line].strip() if start.line < len(lines) else ""
             where = Location(path, start.line + 1, start.column + 1)
-            message = f"line {start.line + 1} (`{_clip(line)}`) has no `:` after its key (noticed at line {mark.line + 1 if mark else start.line + 1})"
+            message = f"line {start.line + 1} (`{clip(line)}`) has no `:` after its key (noticed at line {mark.line + 1 if mark else start.line + 1})"
             raise ConfigError([Problem(where, "", f"YAML syntax error: {message}", "write `key: value`, with a space after the colon", "yaml-syntax")]) from None
         # libyaml's message does not always name the character; a tab is the usual culprit
         if "tab" not in message and mark and mark.line < len(lines) and lines[mark.line][mark.column : mark.column + 1] == "\t":
@@ -732,7 +443,7 @@ class SourceMap:
         if node is None:
             raise KeyError(f"`{path}` is not written in the file (its default applies)")
         if node.__class__ is not yaml.ScalarNode:
-            raise ValueError(f"`{path}` is {_describe(node)}, not a scalar value")
+            raise ValueError(f"`{path}` is {describe(node)}, not a scalar value")
         aliased, anchor = False, None
         shared = self.places()
         if shared is not None:
@@ -746,7 +457,7 @@ class SourceMap:
             aliased = anchor_node is not None
             if anchor_node is None:
                 anchor_node = first_alias.get(id(node))
-            anchor = _loc(self.file, anchor_node) if anchor_node is not None else None
+            anchor = located(self.file, anchor_node) if anchor_node is not None else None
         text = self.text
         mark = node.start_mark
         start, line, col = mark.index, mark.line, mark.column
@@ -818,21 +529,15 @@ def _skip_properties(text: str, at: int, line: int, col: int) -> tuple[int, int,
     return at, line, col
 
 
-def _shared_places(root: yaml.Node) -> tuple[dict[str, tuple[yaml.Node, yaml.Node | None]], dict[int, yaml.Node]]:
-    """Dotted path -> (scalar node, the outermost alias on the way to it or None) for every
-    scalar the model reads; and id(node) -> that alias, for the first aliased place of each
-    node. A place reached without an alias shares its text when an aliased place reads
-    the same node.
+def _first_occurrences(root: yaml.Node) -> dict[int, tuple[int, int] | None]:
+    """id(node) -> its first occurrence, as (id of its parent, index among the parent's
+    children; a mapping's keys and values alternate), None for the root.
 
     An alias gives back the very node of its anchor, so an occurrence of a node is its
-    anchor when it is the node's first in document order, and an alias otherwise. The
-    paths and merge-key precedence are those of ``_Walker`` (earlier merge sources win,
-    explicit keys override merged ones); a config that loaded was walked within the
-    visit budget, so expanding its aliases again is bounded too.
+    anchor when it is the node's first in document order, and an alias otherwise: a
+    pre-order walk in document order, each node entered at first sight only.
     """
-    mapping_node, sequence_node, scalar_node = yaml.MappingNode, yaml.SequenceNode, yaml.ScalarNode
-    # The first occurrence of each node, as (id of its parent, index among the parent's
-    # children): a pre-order walk in document order, each node entered at first sight only.
+    sequence_node, scalar_node = yaml.SequenceNode, yaml.ScalarNode
     first: dict[int, tuple[int, int] | None] = {id(root): None}
 
     def enter(node: yaml.Node) -> None:
@@ -846,6 +551,21 @@ def _shared_places(root: yaml.Node) -> tuple[dict[str, tuple[yaml.Node, yaml.Nod
 
     if root.__class__ is not scalar_node:
         enter(root)
+    return first
+
+
+def _shared_places(root: yaml.Node) -> tuple[dict[str, tuple[yaml.Node, yaml.Node | None]], dict[int, yaml.Node]]:
+    """Dotted path -> (scalar node, the outermost alias on the way to it or None) for every
+    scalar the model reads; and id(node) -> that alias, for the first aliased place of each
+    node. A place reached without an alias shares its text when an aliased place reads
+    the same node (see ``_first_occurrences``).
+
+    The paths and merge-key precedence are those of ``_Walker`` (earlier merge sources
+    win, explicit keys override merged ones); a config that loaded was walked within the
+    visit budget, so expanding its aliases again is bounded too.
+    """
+    mapping_node, sequence_node, scalar_node = yaml.MappingNode, yaml.SequenceNode, yaml.ScalarNode
+    first = _first_occurrences(root)
 
     def through(parent: yaml.Node, index: int, child: yaml.Node, anchor: yaml.Node | None) -> yaml.Node | None:
         """The outermost alias on the way to ``child`` (None: reached at its anchor)."""
@@ -952,12 +672,12 @@ def load_config_bytes(path: str, data: bytes, *, keep_nodes: bool = False, spans
         walker = _Walker(path, max(MIN_VISIT_BUDGET, len(data)), source, keep_nodes, text)
         config: Any = None
         try:
-            config = walker.value(root, model.CONFIG_SPEC, "", "")
+            config = walker.value(root, model.Config.KIND, "", "")
         except _Abort:
             config = None
         except RecursionError:
             # Appended directly: walker.problem may raise _Abort, and no handler is left here.
-            walker.problems.append(Problem(_loc(path, root), "", "the document is nested too deeply", "this config is at most six levels deep", "yaml-syntax"))
+            walker.problems.append(Problem(located(path, root), "", "the document is nested too deeply", "this config is at most six levels deep", "yaml-syntax"))
         if config is not None:
             config.file = path
             _resolve_pairs(config)

@@ -1,9 +1,15 @@
 """The typed config model: the single source of truth for the config's shape.
 
-The model is declared once, as data (``Spec`` objects below). The loader walks YAML
-nodes against it, the JSON Schema (``promotion schema``, ``config/*.schema.json``) is
-produced from it, and the reference page in the docs is rendered from it. Nothing
-else describes the shape of the config.
+Each key of the config is declared once, on its class, as a kind of value
+(``generator/kinds.py``) with its doc, default and example::
+
+    class AgentEnvironment(Node, schema_name="agentEnvironment"):
+        region: str = Pattern(REGION_PATTERN, "Agent Engine location.", example="us-central1")
+
+The class gets its ``__slots__`` and its ``KIND`` (the object kind the loader walks with)
+from those declarations. The loader, the JSON Schema (``promotion schema``,
+``config/*.schema.json``) and the reference page in the docs all read them. Nothing else
+describes the shape of the config.
 
 The classes are plain ``__slots__`` classes rather than dataclasses: ``validate`` runs
 on every commit and ``import dataclasses`` alone costs ~20 ms there.
@@ -14,10 +20,11 @@ from __future__ import annotations
 import re
 
 from .errors import Location, Span
+from .kinds import Bool, Choice, Date, Kind, List, Map, Object, Pattern, Shorthand, String, Supported
 
 TYPE_CHECKING = False  # typing costs ~2 ms of every run; its names are for the type checker only
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, ClassVar
 
 #: Schema versions this code reads. A config with another version is refused.
 SUPPORTED_SCHEMA_VERSIONS = ("1.0.0",)
@@ -25,19 +32,11 @@ SUPPORTED_SCHEMA_VERSIONS = ("1.0.0",)
 #: Statuses in promotion order: an environment can only move right.
 STATUSES = ("pending", "deployed", "validated")
 
-#: Agent keys and environment names become file names and URLs: keep them boring.
-IDENTIFIER_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
-IDENTIFIER_RE = re.compile(IDENTIFIER_PATTERN)
 #: Environment names also make promotion keys (`a_to_b`) and pages (`a-to-b.md`): with `x`,
 #: `a-to-b`, `x-to-a`, `b` two steps would share one page, so `-to-`/`_to_` are refused.
+#: (Every map key is also a safe identifier: kinds.IDENTIFIER_PATTERN, not a reserved name.)
 ENVIRONMENT_NAME_PATTERN = r"^(?!.*(?:-to-|_to_))[a-z0-9][a-z0-9_-]{0,62}$"
 _ENV_NAME_RULE = "contains `-to-` or `_to_`, which makes promotion keys and page names ambiguous"
-#: Names Windows refuses as file names, whatever the extension or case.
-RESERVED_NAMES = frozenset(
-    ["con", "prn", "aux", "nul", "index"]
-    + [f"com{i}" for i in range(10)]
-    + [f"lpt{i}" for i in range(10)]
-)
 
 PROJECT_ID_PATTERN = r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$"
 PROJECT_NUMBER_PATTERN = r"^[0-9]{1,20}$"
@@ -47,175 +46,40 @@ VERSION_PATTERN = r"^[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$"
 SCHEMA_ID = "https://agent-engine-promotion.dev/schema/agent_engine_envs.schema.json"
 
 
-class Spec:
-    """How one value is typed. ``kind`` is one of: str, bool, date, object, map, list, check."""
+class _Declared(type):
+    """Makes a model class from its declarations: each class attribute that is a Kind is a
+    key of the config (named after the attribute); it and every annotated name become the
+    class's ``__slots__``, and ``cls.KIND`` is the object kind of the class.
 
-    __slots__ = ("kind", "doc", "pattern", "enum", "fields", "values", "items", "min_items", "key_doc", "key_pattern", "key_rule")
+    Class keywords: ``schema_name`` (the class's name under ``$defs`` in the JSON Schema)
+    and ``shorthand`` (the key whose value may stand alone, as a plain string, for the
+    whole object).
+    """
 
-    def __init__(
-        self,
-        kind: str,
-        doc: str = "",
-        *,
-        pattern: str | None = None,
-        enum: tuple[str, ...] | None = None,
-        fields: tuple[Field, ...] = (),
-        values: Spec | None = None,
-        items: Spec | None = None,
-        min_items: int = 0,
-        key_doc: str = "",
-        key_pattern: str | None = None,
-        key_rule: str = "",
-    ) -> None:
-        self.kind = kind
-        self.doc = doc
-        self.pattern = pattern
-        self.enum = enum
-        self.fields = fields
-        self.values = values
-        self.items = items
-        self.min_items = min_items
-        self.key_doc = key_doc
-        #: for maps: a pattern keys must match beyond the safe-identifier one, and why
-        self.key_pattern = key_pattern
-        self.key_rule = key_rule
+    def __new__(mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any], *, schema_name: str | None = None, shorthand: str | None = None) -> _Declared:
+        declared = {attr: value for attr, value in namespace.items() if isinstance(value, Kind)}
+        for attr, kind in declared.items():
+            assert not kind.name, f"{name}.{attr}: a declaration belongs to one key (it is already `{kind.name}`)"
+            kind.name = attr
+            del namespace[attr]  # a slot of that name takes its place
+        if "__slots__" not in namespace:
+            namespace["__slots__"] = tuple(dict.fromkeys([*namespace.get("__annotations__", {}), *declared]))
+        cls: Any = super().__new__(mcs, name, bases, namespace)
+        parent = getattr(cls, "KIND", None)
+        fields = (*(parent.fields if parent is not None else ()), *declared.values())
+        if shorthand is None:
+            cls.KIND = Object(cls, fields, schema_name)
+        else:
+            cls.KIND = Shorthand(cls, fields, schema_name, short=shorthand)
+        return cls
 
 
-class Field:
-    """One key of an object: its name, its spec, whether it must be there, an example."""
-
-    __slots__ = ("name", "spec", "required", "default", "example", "former")
-
-    def __init__(
-        self, name: str, spec: Spec, required: bool = True, default: Any = None, example: str = "", former: tuple[str, ...] = ()
-    ) -> None:
-        self.name = name
-        self.spec = spec
-        self.required = required
-        self.default = default
-        self.example = example
-        #: names this key had in earlier drafts of the format: a config using one is told the new name
-        self.former = former
-
-
-def _str(doc: str, **kw: Any) -> Spec:
-    return Spec("str", doc, **kw)
-
-
-CHECK_SPEC = Spec(
-    "check",
-    "A check that must pass before the promotion: a plain name, or a name and the command that proves it.",
-    fields=(
-        Field("name", _str("What must be true, e.g. `Unit tests passing`."), example="Unit tests passing"),
-        Field("command", _str("The command that proves it, printed in the playbook."), required=False, example="make test"),
-    ),
-)
-
-ENVIRONMENT_SPEC = Spec(
-    "object",
-    "An environment of the pipeline. The order of `environments` is the promotion order.",
-    fields=(
-        Field("purpose", _str("What the environment is for."), example='"Development and testing"', former=("description",)),
-        Field("auto_deploy", Spec("bool", "Whether merges deploy here automatically."), required=False, default=False),
-        Field("monitoring", _str("Monitoring level after a promotion, e.g. `basic`, `enhanced`, `full`."), example="basic"),
-        Field("alerting", Spec("bool", "Whether alerts page someone for this environment."), required=False, default=False),
-    ),
-)
-
-AGENT_ENV_SPEC = Spec(
-    "object",
-    "Where an agent runs in one environment.",
-    fields=(
-        Field("project_id", _str("Google Cloud project ID.", pattern=PROJECT_ID_PATTERN), example="bobs-brain-dev"),
-        Field(
-            "project_number",
-            _str("Google Cloud project number (digits, quoted). Resource names may use it instead of the ID.", pattern=PROJECT_NUMBER_PATTERN),
-            required=False,
-        ),
-        Field("region", _str("Agent Engine location.", pattern=REGION_PATTERN), example="us-central1"),
-        Field(
-            "engine_id",
-            _str(
-                "Reasoning engine: `projects/<project>/locations/<region>/reasoningEngines/<number>`, "
-                "the bare number, or a placeholder containing `TODO` while not deployed."
-            ),
-            example="TODO-SET-DEV-ENGINE-ID",
-        ),
-        Field("engine_name", _str("Display name of the reasoning engine."), required=False, example="bobs-brain-dev"),
-        Field("status", _str("Deployment status.", enum=STATUSES), example="pending"),
-        Field("app_version", _str("App version deployed here, if it differs from the top-level `app_version`.", pattern=VERSION_PATTERN), required=False),
-    ),
-)
-
-AGENT_SPEC = Spec(
-    "object",
-    "An agent and the engine it runs on in each environment.",
-    fields=(
-        Field("display_name", _str("Human name of the agent."), example="Bob's Brain"),
-        Field("description", _str("What the agent does.")),
-        Field("agent_dir", _str("Where the agent's code lives in the repository."), example='"agents/bob"', former=("directory",)),
-        Field(
-            "environments",
-            Spec("map", "One entry per environment, keyed by environment name.", values=AGENT_ENV_SPEC, min_items=1, key_doc="environment name",
-                 key_pattern=ENVIRONMENT_NAME_PATTERN, key_rule=_ENV_NAME_RULE),
-        ),
-    ),
-)
-
-PROMOTION_SPEC = Spec(
-    "object",
-    "Requirements for promoting from one environment to the next. Keyed `<from>_to_<to>`.",
-    fields=(
-        Field(
-            "required_checks",
-            Spec("list", "Checks that must pass before promoting.", items=CHECK_SPEC),
-        ),
-        Field(
-            "inherit_checks_from",
-            _str("Key of an earlier promotion whose checks also apply (listed first).", pattern=r"^[a-z0-9_-]+$"),
-            required=False,
-            example="dev_to_stage",
-        ),
-        Field("manual_approval", Spec("bool", "Whether a person must approve the promotion."), required=False, default=False),
-        Field("approval_channel", _str("Where approval is asked for, e.g. `#deployments`."), required=False, example="#deployments"),
-    ),
-)
-
-CONFIG_SPEC = Spec(
-    "object",
-    "Agent Engine promotion config: which engine runs each agent in each environment.",
-    fields=(
-        Field(
-            "schema_version",
-            _str("Version of this config format. Supported: " + ", ".join(SUPPORTED_SCHEMA_VERSIONS) + ".", enum=SUPPORTED_SCHEMA_VERSIONS),
-            example='"1.0.0"',
-        ),
-        Field("app_version", _str("Version of the app being promoted.", pattern=VERSION_PATTERN), example='"0.14.1"'),
-        Field("last_updated", Spec("date", "Date of the last edit (YYYY-MM-DD). Generated pages show it."), example="2025-12-11"),
-        Field(
-            "environments",
-            Spec("map", "The environments, in promotion order.", values=ENVIRONMENT_SPEC, min_items=1, key_doc="environment name",
-                 key_pattern=ENVIRONMENT_NAME_PATTERN, key_rule=_ENV_NAME_RULE),
-        ),
-        Field(
-            "agents",
-            Spec("map", "The agents, keyed by a short identifier (used in file names).", values=AGENT_SPEC, min_items=1, key_doc="agent key"),
-        ),
-        Field(
-            "promotion",
-            Spec("map", "One entry per consecutive pair of environments.", values=PROMOTION_SPEC, key_doc="<from>_to_<to>"),
-        ),
-    ),
-)
-
-
-# --- the typed objects the loader builds ------------------------------------------------
-
-
-class Node:
+class Node(metaclass=_Declared):
     """Base of model objects: the location of the object and of each of its values."""
 
     __slots__ = ("location", "path", "locations", "_source")
+    #: how the loader reads the class, the schema states it and the reference lists its keys
+    KIND: ClassVar[Object]
 
     def __init__(self, location: Location, path: str, source: Any = None) -> None:
         self.location = location
@@ -252,58 +116,70 @@ class Node:
         return f"{self.path}.{field}" if self.path else field
 
 
-class Check(Node):
-    __slots__ = ("name", "command")
 
-    name: str
-    command: str | None
+class Check(Node, schema_name="check", shorthand="name"):
+    """A check that must pass before the promotion: a plain name, or a name and the command that proves it."""
 
-
-class EnvironmentInfo(Node):
-    __slots__ = ("key", "purpose", "auto_deploy", "monitoring", "alerting")
-
-    key: str
-    purpose: str
-    auto_deploy: bool
-    monitoring: str
-    alerting: bool
+    name: str = String("What must be true, e.g. `Unit tests passing`.", example="Unit tests passing")
+    command: str | None = String("The command that proves it, printed in the playbook.", default=None, example="make test")
 
 
-class AgentEnvironment(Node):
-    __slots__ = ("key", "project_id", "project_number", "region", "engine_id", "engine_name", "status", "app_version")
+class EnvironmentInfo(Node, schema_name="environment"):
+    """An environment of the pipeline. The order of `environments` is the promotion order."""
 
     key: str
-    project_id: str
-    project_number: str | None
-    region: str
-    engine_id: str
-    engine_name: str | None
-    status: str
-    app_version: str | None
+    purpose: str = String("What the environment is for.", example='"Development and testing"', former=("description",))
+    auto_deploy: bool = Bool("Whether merges deploy here automatically.", default=False)
+    monitoring: str = String("Monitoring level after a promotion, e.g. `basic`, `enhanced`, `full`.", example="basic")
+    alerting: bool = Bool("Whether alerts page someone for this environment.", default=False)
+
+
+class AgentEnvironment(Node, schema_name="agentEnvironment"):
+    """Where an agent runs in one environment."""
+
+    key: str
+    project_id: str = Pattern(PROJECT_ID_PATTERN, "Google Cloud project ID.", example="bobs-brain-dev")
+    project_number: str | None = Pattern(
+        PROJECT_NUMBER_PATTERN, "Google Cloud project number (digits, quoted). Resource names may use it instead of the ID.", default=None
+    )
+    region: str = Pattern(REGION_PATTERN, "Agent Engine location.", example="us-central1")
+    engine_id: str = String(
+        "Reasoning engine: `projects/<project>/locations/<region>/reasoningEngines/<number>`, "
+        "the bare number, or a placeholder containing `TODO` while not deployed.",
+        example="TODO-SET-DEV-ENGINE-ID",
+    )
+    engine_name: str | None = String("Display name of the reasoning engine.", default=None, example="bobs-brain-dev")
+    status: str = Choice(STATUSES, "Deployment status.", example="pending")
+    app_version: str | None = Pattern(VERSION_PATTERN, "App version deployed here, if it differs from the top-level `app_version`.", default=None)
 
     @property
     def is_placeholder(self) -> bool:
         return is_placeholder(self.engine_id)
 
 
-class Agent(Node):
-    __slots__ = ("key", "display_name", "description", "agent_dir", "environments")
+class Agent(Node, schema_name="agent"):
+    """An agent and the engine it runs on in each environment."""
 
     key: str
-    display_name: str
-    description: str
-    agent_dir: str
-    environments: dict[str, AgentEnvironment]
+    display_name: str = String("Human name of the agent.", example="Bob's Brain")
+    description: str = String("What the agent does.")
+    agent_dir: str = String("Where the agent's code lives in the repository.", example='"agents/bob"', former=("directory",))
+    environments: dict[str, AgentEnvironment] = Map(
+        AgentEnvironment, "One entry per environment, keyed by environment name.",
+        min_items=1, key_doc="environment name", key_pattern=ENVIRONMENT_NAME_PATTERN, key_rule=_ENV_NAME_RULE,
+    )  # fmt: skip
 
 
-class Promotion(Node):
-    __slots__ = ("key", "required_checks", "inherit_checks_from", "manual_approval", "approval_channel", "source", "target", "legacy_inherit")
+class Promotion(Node, schema_name="promotion"):
+    """Requirements for promoting from one environment to the next. Keyed `<from>_to_<to>`."""
 
     key: str
-    required_checks: list[Check]
-    inherit_checks_from: str | None
-    manual_approval: bool
-    approval_channel: str | None
+    required_checks: list[Check] = List(Check, "Checks that must pass before promoting.")
+    inherit_checks_from: str | None = Pattern(
+        r"^[a-z0-9_-]+$", "Key of an earlier promotion whose checks also apply (listed first).", default=None, example="dev_to_stage"
+    )
+    manual_approval: bool = Bool("Whether a person must approve the promotion.", default=False)
+    approval_channel: str | None = String("Where approval is asked for, e.g. `#deployments`.", default=None, example="#deployments")
     #: filled by the loader when the key names two known environments
     source: str | None
     target: str | None
@@ -312,15 +188,20 @@ class Promotion(Node):
 
 
 class Config(Node):
-    __slots__ = ("file", "schema_version", "app_version", "last_updated", "environments", "agents", "promotion")
+    """Agent Engine promotion config: which engine runs each agent in each environment."""
 
     file: str
-    schema_version: str
-    app_version: str
-    last_updated: str  # ISO date, YYYY-MM-DD
-    environments: dict[str, EnvironmentInfo]
-    agents: dict[str, Agent]
-    promotion: dict[str, Promotion]
+    schema_version: str = Supported(
+        SUPPORTED_SCHEMA_VERSIONS, "Version of this config format. Supported: " + ", ".join(SUPPORTED_SCHEMA_VERSIONS) + ".", example='"1.0.0"'
+    )
+    app_version: str = Pattern(VERSION_PATTERN, "Version of the app being promoted.", example='"0.14.1"')
+    last_updated: str = Date("Date of the last edit (YYYY-MM-DD). Generated pages show it.", example="2025-12-11")  # ISO text
+    environments: dict[str, EnvironmentInfo] = Map(
+        EnvironmentInfo, "The environments, in promotion order.",
+        min_items=1, key_doc="environment name", key_pattern=ENVIRONMENT_NAME_PATTERN, key_rule=_ENV_NAME_RULE,
+    )  # fmt: skip
+    agents: dict[str, Agent] = Map(Agent, "The agents, keyed by a short identifier (used in file names).", min_items=1, key_doc="agent key")
+    promotion: dict[str, Promotion] = Map(Promotion, "One entry per consecutive pair of environments.", key_doc="<from>_to_<to>")
 
     @property
     def environment_order(self) -> list[str]:

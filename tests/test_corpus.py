@@ -46,7 +46,7 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from generator import loader, model
+from generator import kinds, loader, model
 from generator.cli import main
 from generator.errors import printable
 from generator.loader import MAX_CONFIG_BYTES, MAX_PROBLEMS
@@ -369,28 +369,26 @@ def chain(*changes: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any
 BASE = base_data()
 
 
-def spec_instances(spec: model.Spec = model.CONFIG_SPEC, data: Any = None, parts: Parts = ()) -> Iterator[tuple[model.Spec, Parts]]:
-    """The first place in valid.yaml of every object, check and map spec of the model."""
+def spec_instances(kind: kinds.Kind = model.Config.KIND, data: Any = None, parts: Parts = ()) -> Iterator[tuple[kinds.Object | kinds.Map, Parts]]:
+    """The first place in valid.yaml of every object (checks included) and map kind of the model."""
     seen: set[int] = set()
 
-    def walk(spec: model.Spec, data: Any, parts: Parts) -> Iterator[tuple[model.Spec, Parts]]:
-        if spec.kind in ("object", "check", "map") and isinstance(data, dict) and id(spec) not in seen:
-            seen.add(id(spec))
-            yield spec, parts
-        if spec.kind in ("object", "check") and isinstance(data, dict):
-            for field in spec.fields:
+    def walk(kind: kinds.Kind, data: Any, parts: Parts) -> Iterator[tuple[kinds.Object | kinds.Map, Parts]]:
+        if isinstance(kind, kinds.Object | kinds.Map) and isinstance(data, dict) and id(kind) not in seen:
+            seen.add(id(kind))
+            yield kind, parts
+        if isinstance(kind, kinds.Object) and isinstance(data, dict):
+            for field in kind.fields:
                 if field.name in data:
-                    yield from walk(field.spec, data[field.name], (*parts, field.name))
-        elif spec.kind == "map" and isinstance(data, dict):
-            assert spec.values is not None
+                    yield from walk(field, data[field.name], (*parts, field.name))
+        elif isinstance(kind, kinds.Map) and isinstance(data, dict):
             for key, value in data.items():
-                yield from walk(spec.values, value, (*parts, key))
-        elif spec.kind == "list" and isinstance(data, list):
-            assert spec.items is not None
+                yield from walk(kind.values, value, (*parts, key))
+        elif isinstance(kind, kinds.List) and isinstance(data, list):
             for index, item in enumerate(data):
-                yield from walk(spec.items, item, (*parts, index))
+                yield from walk(kind.items, item, (*parts, index))
 
-    yield from walk(spec, BASE if data is None else data, parts)
+    yield from walk(kind, BASE if data is None else data, parts)
 
 
 def emitted_case(case_id: str, data: dict[str, Any], expect: Callable[[Emitted], Expect], generate: bool = False, args: tuple[str, ...] = ()) -> Case:
@@ -534,16 +532,21 @@ SPECIAL_CASES = [
 
 # --- 3. cases generated from the model ------------------------------------------------------
 
-#: A value of the wrong type for each kind of spec, and what the error must say.
-WRONG_TYPE: dict[str, tuple[str, str, str]] = {
-    "str": ("[a, b]", "expected a string, got a list", "<text>"),
-    "bool": ('"yes"', "expected true or false, got a string (`yes`)", "true` or"),
-    "date": ('"soon"', "expected a date YYYY-MM-DD, got a string (`soon`)", "2025-12-11"),
-    "map": ("[a, b]", "expected a mapping of", "indented"),
-    "list": ("make test", "expected a list, got a string (`make test`)", "- item"),
-    "object": ("42", "expected a mapping with keys", "key: value"),
-    "check": ("[a, b]", "expected a mapping with keys name, got a list", "key: value"),
+#: A value of the wrong type for each kind of value, and what the error must say.
+WRONG_TYPES: dict[type[kinds.Kind], tuple[str, str, str]] = {
+    kinds.String: ("[a, b]", "expected a string, got a list", "<text>"),
+    kinds.Bool: ('"yes"', "expected true or false, got a string (`yes`)", "true` or"),
+    kinds.Date: ('"soon"', "expected a date YYYY-MM-DD, got a string (`soon`)", "2025-12-11"),
+    kinds.Map: ("[a, b]", "expected a mapping of", "indented"),
+    kinds.List: ("make test", "expected a list, got a string (`make test`)", "- item"),
+    kinds.Object: ("42", "expected a mapping with keys", "key: value"),
+    kinds.Shorthand: ("[a, b]", "expected a mapping with keys name, got a list", "key: value"),
 }
+
+
+def wrong_type(kind: kinds.Kind) -> tuple[str, str, str]:
+    """WRONG_TYPES of the kind's own class or, failing that, the nearest base (a Pattern is a String)."""
+    return next(WRONG_TYPES[cls] for cls in type(kind).__mro__ if cls in WRONG_TYPES)
 
 #: Agent keys and environment names become file names and URLs: all of these are refused.
 UNSAFE_NAMES = {
@@ -586,7 +589,7 @@ def model_cases() -> list[Case]:
     for spec, parts in instances:
         where = dotted(parts) or "top"
         value = get(BASE, parts)
-        if spec.kind in ("object", "check"):
+        if isinstance(spec, kinds.Object):
             for field in spec.fields:
                 child = (*parts, field.name)
                 if field.required:
@@ -602,7 +605,7 @@ def model_cases() -> list[Case]:
                         )
                     )
                 # every key with a wrong type, optional ones included
-                text, message, hint = WRONG_TYPE[field.spec.kind]
+                text, message, hint = wrong_type(field)
                 cases.append(
                     emitted_case(
                         f"wrong-type-{where}.{field.name}",
@@ -610,10 +613,9 @@ def model_cases() -> list[Case]:
                         lambda doc, child=child, message=message, hint=hint: Expect(1, "type", dotted(child), message, hint, *doc.values[dotted(child)]),
                     )
                 )
-                if field.spec.kind == "list" and value.get(field.name):
-                    assert field.spec.items is not None
+                if isinstance(field, kinds.List) and value.get(field.name):
                     item = (*child, 0)
-                    text, message, hint = WRONG_TYPE[field.spec.items.kind]
+                    text, message, hint = wrong_type(field.items)
                     cases.append(
                         emitted_case(
                             f"wrong-type-{dotted(item)}",
@@ -648,8 +650,7 @@ def model_cases() -> list[Case]:
         else:  # a map: agents, environments, an agent's environments, promotion
             entry = next(iter(value))
             entry_path = (*parts, entry)
-            assert spec.values is not None
-            text, message, hint = WRONG_TYPE[spec.values.kind]
+            text, message, hint = wrong_type(spec.values)
             cases.append(
                 emitted_case(
                     f"wrong-type-{where}.{entry}",
@@ -676,7 +677,7 @@ def model_cases() -> list[Case]:
                 else emitted_case(f"empty-map-{where}-allowed-by-the-model", edited(set_at(parts, {})), lambda doc: Expect(1, "PR005", "promotion", "no promotion entry", "promotion.", None, None, 2))
             )
             # unsafe agent keys and environment names (and promotion keys: they are names too)
-            names = UNSAFE_NAMES if spec.values.kind == "object" and parts[-1] != "promotion" else {"dotdot-slash": "../x", "slash": "a/b"}
+            names = UNSAFE_NAMES if isinstance(spec.values, kinds.Object) and parts[-1] != "promotion" else {"dotdot-slash": "../x", "slash": "a/b"}
             for label, name in names.items():
                 child = (*parts, name)
                 cases.append(
@@ -832,11 +833,10 @@ def test_every_model_spec_is_covered() -> None:
     ids = {case.id for case in MODEL_CASES}
     for spec, parts in spec_instances():
         where = dotted(parts) or "top"
-        for field in spec.fields:
+        for field in spec.fields if isinstance(spec, kinds.Object) else ():
             assert f"wrong-type-{where}.{field.name}" in ids
             assert (f"missing-{where}.{field.name}" in ids) == field.required
-    kinds = {spec.kind for spec, _ in spec_instances()}
-    assert kinds == {"object", "check", "map"}
+    assert {type(spec) for spec, _ in spec_instances()} == {kinds.Object, kinds.Shorthand, kinds.Map}
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])

@@ -26,7 +26,17 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import DEPLOYED_FIXTURE, FIXTURES, FOUR_ENVS_FIXTURE, LIVE_CONFIG, PLACEHOLDER_FIXTURE, ROOT, SEED_FIXTURE, mutate, set_env_field
+from conftest import (
+    DEPLOYED_FIXTURE,
+    FIXTURES,
+    FOUR_ENVS_FIXTURE,
+    LIVE_CONFIG,
+    PLACEHOLDER_FIXTURE,
+    ROOT,
+    SEED_FIXTURE,
+    mutate,
+    set_env_field,
+)
 
 from generator import cli, generate
 from generator.errors import ExitCode

@@ -142,7 +142,7 @@ def test_written_entry_format(tmp_path: Path) -> None:
     )
     (loaded,) = ledger.load_entries(tmp_path / "ledger")
     assert loaded.key == entry.key
-    assert [getattr(loaded, f.name) for f in ledger.ENTRY_SPEC.fields] == [getattr(entry, f.name) for f in ledger.ENTRY_SPEC.fields]
+    assert [getattr(loaded, f.name) for f in ledger.Entry.KIND.fields] == [getattr(entry, f.name) for f in ledger.Entry.KIND.fields]
     assert loaded.action is Action.RECORD
     assert not [name for name in os.listdir(tmp_path / "ledger") if name.startswith(".")]  # no temp file left
 
@@ -378,10 +378,10 @@ def test_load_entries_reports_every_broken_file_at_once(tmp_path: Path) -> None:
     assert [(os.path.basename(p.location.file), p.path) for p in caught.value.problems()] == [(first.name, "by"), (second.name, "env")]
 
 
-def test_the_entry_class_is_declared_by_the_spec() -> None:
-    annotated = set(ledger.Entry.__annotations__) - {"key"}
-    assert annotated == {field.name for field in ledger.ENTRY_SPEC.fields}
-    assert set(ledger.Entry.__slots__) == annotated | {"key"}
+def test_the_entry_class_is_its_declarations() -> None:
+    declared = {field.name for field in ledger.Entry.KIND.fields}
+    assert set(ledger.Entry.__annotations__) - {"key"} == declared
+    assert set(ledger.Entry.__slots__) == declared | {"key"}
 
 
 # --- questions --------------------------------------------------------------------------------

@@ -154,3 +154,28 @@ def test_schema_and_loader_both_reject(edit: Any, schema_error: str, placeholder
     assert any(schema_error in e for e in errors), errors
     with pytest.raises(ConfigError):
         load_config(write_config(text))
+
+
+def _model_classes() -> list[type]:
+    from generator import kinds, ledger, model
+
+    found: list[type] = []
+
+    def walk(kind: kinds.Kind) -> None:
+        if isinstance(kind, kinds.Object) and kind.cls not in found:
+            found.append(kind.cls)
+        for child in kind.children():
+            walk(child)
+
+    walk(model.Config.KIND)
+    walk(ledger.Entry.KIND)
+    return found
+
+
+@pytest.mark.parametrize("cls", _model_classes(), ids=lambda cls: cls.__name__)
+def test_annotations_agree_with_the_declarations(cls: Any) -> None:
+    # A key is declared once; its annotation is for the type checker and must not contradict it.
+    for field in cls.KIND.fields:
+        annotation = cls.__annotations__[field.name]
+        assert annotation.endswith("| None") == (field.default is None and not field.required), f"{cls.__name__}.{field.name}: {annotation}"
+    assert set(cls.__slots__) == set(cls.__annotations__)

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from conftest import FIXTURES, PLACEHOLDER_FIXTURE, ROOT, where
 
-from generator import loader, model
+from generator import kinds, loader, model
 from generator.errors import Location, Span
 from generator.loader import load_config_bytes
 
@@ -26,15 +26,7 @@ ANCHORS_FIXTURE = FIXTURES / "anchors.yaml"
 BOM = b"\xef\xbb\xbf"
 SOURCES = sorted(FIXTURES.glob("*.yaml")) + sorted(CORPUS.glob("ok-*.yaml"))
 
-SPECS = {
-    model.Config: model.CONFIG_SPEC,
-    model.EnvironmentInfo: model.ENVIRONMENT_SPEC,
-    model.Agent: model.AGENT_SPEC,
-    model.AgentEnvironment: model.AGENT_ENV_SPEC,
-    model.Promotion: model.PROMOTION_SPEC,
-    model.Check: model.CHECK_SPEC,
-}
-SCALAR_KINDS = ("str", "bool", "date")
+SCALAR_KINDS = (kinds.String, kinds.Bool, kinds.Date)
 
 
 # --- variants of a file --------------------------------------------------------------------
@@ -91,8 +83,8 @@ def model_objects(config: model.Config) -> Iterator[model.Node]:
 
 
 def scalar_fields(obj: model.Node) -> Iterator[str]:
-    for field in SPECS[type(obj)].fields:
-        if field.spec.kind in SCALAR_KINDS:
+    for field in type(obj).KIND.fields:
+        if isinstance(field, SCALAR_KINDS):
             yield field.name
 
 
@@ -287,7 +279,7 @@ def test_loc_is_the_same_with_and_without_spans() -> None:
         kept = list(model_objects(load_config_bytes("c.yaml", data, keep_nodes=True)))
         assert len(with_spans) == len(without) == len(kept)
         for a, b, c in zip(with_spans, without, kept, strict=True):
-            for field in [f.name for f in SPECS[type(a)].fields]:
+            for field in [f.name for f in type(a).KIND.fields]:
                 la, lb, lc = a.loc(field), b.loc(field), c.loc(field)
                 assert type(la) is type(lb) is type(lc) is Location
                 assert (la.file, la.line, la.col) == (lb.file, lb.line, lb.col) == (lc.file, lc.line, lc.col)
