@@ -253,6 +253,35 @@ class Pattern(String):
         return self.pattern
 
 
+DURATION_PATTERN = r"^[1-9][0-9]{0,5}[mhd]$"
+_DURATION_UNITS = {"m": 60, "h": 3600, "d": 86400}
+
+
+class Duration(Pattern):
+    """A length of time: a whole number and a unit, `m` (minutes), `h` (hours) or `d` (days), e.g. `24h`."""
+
+    __slots__ = ()
+
+    def __init__(self, doc: str, **field: Any) -> None:
+        super().__init__(DURATION_PATTERN, doc, **field)
+
+    def refuse(self, value: str, field: str) -> tuple[str, str, str] | None:
+        if self.regex.match(value):
+            return None
+        return f"`{clip(value)}` is not a duration", f"write a whole number and a unit, m, h or d: e.g. `{field}: 24h` or `{field}: 30m`", "pattern"
+
+
+def duration_seconds(text: str) -> int:
+    """``24h`` -> 86400 (a value the Duration kind accepted)."""
+    return int(text[:-1]) * _DURATION_UNITS[text[-1]]
+
+
+def duration_words(text: str) -> str:
+    """``24h`` -> ``24 hours``, ``1d`` -> ``1 day``: how pages say it."""
+    count, unit = int(text[:-1]), {"m": "minute", "h": "hour", "d": "day"}[text[-1]]
+    return f"{count} {unit}{'' if count == 1 else 's'}"
+
+
 class Bool(Kind):
     """`true` or `false` (YAML 1.1's `yes`/`no`/`on`/`off` are refused as ambiguous)."""
 
