@@ -75,7 +75,11 @@ def _formats(*allowed: OutputFormat) -> dict[str, Any]:
 def _who(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--by", metavar="WHO", help="who did it (default: git's user.name, else the OS user)")
     parser.add_argument("--link", metavar="URL", help="a deploy run, a ticket: kept in the ledger")
-    parser.add_argument("--now", metavar="ISO-8601", default=os.environ.get("PROMOTION_NOW"), help="the time to record (default: the clock; also PROMOTION_NOW)")
+    _clock(parser)
+
+
+def _clock(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--now", metavar="ISO-8601", default=os.environ.get("PROMOTION_NOW"), help="the time to judge and record at (default: the clock; also PROMOTION_NOW), e.g. 2026-12-24T10:00:00Z")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -109,12 +113,30 @@ def build_parser() -> argparse.ArgumentParser:
     path.add_argument("--to-env", required=True, metavar="ENV", help="the next environment")
     path.add_argument("--agent", default="all", metavar="NAME|all", help="one agent, or all (default)")
     path.add_argument("--format", **_formats(OutputFormat.TEXT, OutputFormat.JSON))
+    _clock(path)
 
-    validate = add("validate", "check every readiness rule; with a step, also that no engine on it is a placeholder")
+    validate = add("validate", "check every config rule; with a step, also that no agent on it is blocked (gates included)")
     validate.add_argument("--from-env", metavar="ENV", help="with --to-env: also check this promotion step")
     validate.add_argument("--to-env", metavar="ENV", help="with --from-env: the next environment")
     validate.add_argument("--agent", default="all", metavar="NAME|all", help="agents the step check covers (default all)")
     validate.add_argument("--format", **_formats(OutputFormat.TEXT, OutputFormat.JSON, OutputFormat.GITHUB))
+    _clock(validate)
+
+    approve = add("approve", "record a manual approval of a promotion step, bound to each agent's current source engine")
+    approve.add_argument("--from-env", required=True, metavar="ENV", help="the environment promoted from")
+    approve.add_argument("--to-env", required=True, metavar="ENV", help="the next environment")
+    approve.add_argument("--agent", required=True, metavar="NAME|all", help="one agent, or all")
+    approve.add_argument("--by", required=True, metavar="WHO", help="who approves")
+    approve.add_argument("--link", metavar="URL", help="where it was approved (a message, a ticket)")
+    _clock(approve)
+
+    checks = add("checks", "list a step's required checks (inherited first); --run runs their commands, --record keeps the results")
+    checks.add_argument("--from-env", required=True, metavar="ENV", help="the environment promoted from")
+    checks.add_argument("--to-env", required=True, metavar="ENV", help="the next environment")
+    checks.add_argument("--run", action="store_true", help="run each check's command in the repository root, in order")
+    checks.add_argument("--record", action="store_true", help="with --run: write the results to the ledger, bound to the source engines")
+    checks.add_argument("--by", metavar="WHO", help="who ran them (default: git's user.name, else the OS user)")
+    _clock(checks)
 
     record = add("record", "record a deploy: write the engine and status into the config in place and add a ledger entry")
     record.add_argument("--agent", required=True, metavar="NAME", help="the agent deployed")
@@ -127,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_argument("--date", metavar="YYYY-MM-DD", help="what last_updated becomes (default: today, UTC)")
     record.add_argument("--dry-run", action="store_true", help="print the config diff and the ledger entry; write nothing")
     record.add_argument("--docs", action="store_true", help="also regenerate the docs afterwards (promotion generate)")
+    record.add_argument("--override-freeze", action="store_true", help="record into a frozen environment anyway (needs --link; the ledger keeps it)")
 
     rollback = add("rollback", "put back the engine that ran before the current one (from the ledger), status deployed")
     rollback.add_argument("--agent", required=True, metavar="NAME", help="the agent")
@@ -294,7 +317,7 @@ def cmd_path(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     config = _load(args)
     source, target = views.select_step(config, args.from_env, args.to_env)
-    data = views.step(config, source, target, views.select_agents(config, args.agent))
+    data = views.step(config, source, target, views.select_agents(config, args.agent), _gates(args))
     if args.format == OutputFormat.JSON.value:
         _json(data, out)
         return ExitCode.OK
@@ -354,16 +377,17 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise UsageError("promotion validate: --from-env and --to-env go together")
     config = _load(args)
     agents = views.select_agents(config, args.agent)  # an unknown name is an error (exit 1) with or without a step
+    gates = _gates(args)
     steps = []
     if args.from_env is not None:
         source, target = views.select_step(config, args.from_env, args.to_env)
-        steps.append(rules.Step(source, target, agents))
-    history = _history(args.config) or None  # no ledger yet: nothing to compare
+        steps.append(rules.Step(source, target, agents, gates))
+    history = gates.names or None  # no ledger yet: nothing to compare
     violations = rules.run(config, steps, history)
     failing = rules.errors(violations)
     warnings = [v for v in violations if v not in failing]
     code = rules.exit_code(failing)
-    step = views.step(config, steps[0].source, steps[0].target, agents) if steps else None
+    step = views.step(config, steps[0].source, steps[0].target, agents, gates) if steps else None
     ran = {rules.Scope.CONFIG} | ({rules.Scope.STEP} if steps else set()) | ({rules.Scope.HISTORY} if history else set())
     checked = len([r for r in rules.RULES if r.scope in ran])
     line = summary(len(failing), len(warnings), config.file)
@@ -408,7 +432,10 @@ def cmd_record(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         name, text = deploylog.read_log(args.from_deploy_log, sys.stdin.buffer if args.from_deploy_log == "-" else None)
         engine = deploylog.engine_from_log(text, name)
     status = record.parse_status(args.status, engine is not None)
+    if args.override_freeze and not args.link:
+        raise UsageError("promotion record: --override-freeze needs --link (where breaking the freeze was agreed)")
     change = record.Change(args.agent, args.env, engine, status, args.by, args.link, args.date, now=_now(args.now))
+    change.override_freeze = args.override_freeze
     return _recorded(record.record(args.config, change, dry_run=args.dry_run), args, out, err)
 
 
@@ -459,6 +486,40 @@ def _recorded(result: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -
     return ExitCode.OK
 
 
+def cmd_approve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from . import record
+
+    entries = record.approve(args.config, args.from_env, args.to_env, args.agent, args.by, args.link, _now(args.now))
+    for entry in entries:
+        out.write(f"approve: {entry.agent} {args.from_env} -> {args.to_env} for engine {entry.engine_after}, by {entry.by}\n")
+        out.write(f"ledger: {entry.key}\n")
+    out.write(f"next: commit config/ledger/ ({plural(len(entries), 'new entry', 'new entries')}); an approval holds until a new {args.from_env} engine is recorded\n")
+    return ExitCode.OK
+
+
+def cmd_checks(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from . import checks
+
+    if args.record and not args.run:
+        raise UsageError("promotion checks: --record needs --run")
+    plan = checks.plan(args.config, args.from_env, args.to_env)
+    if not args.run:
+        for item in plan.checks:
+            out.write(f"  [ ] {item.name}{'  ->  ' + item.command if item.command else '  (manual)'}\n")
+        out.write(f"{plural(len(plan.checks), 'check')} for {plan.source} -> {plan.target}; `--run` runs the {plural(len([c for c in plan.checks if c.command]), 'command')}\n")
+        return ExitCode.OK
+    results = checks.run(plan, out)
+    out.write("\n" + checks.table(results))
+    if args.record:
+        for entry in checks.record(plan, results, args.by, _now(args.now)):
+            out.write(f"ledger: {entry.key}\n")
+    failed = [r for r in results if r.failed]
+    if failed:
+        err.write(f"{plural(len(failed), 'check')} failed: {', '.join(r.check.name for r in failed)}\n")
+        return ExitCode.NOT_READY
+    return ExitCode.OK
+
+
 def cmd_history(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from . import ledger
 
@@ -505,11 +566,20 @@ def cmd_steps(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return ExitCode.OK
 
 
-def _history(config_path: str) -> list[Any]:
-    """The ledger's entries by their names (fast: no entry is parsed)."""
-    from . import ledger
+def _gates(args: argparse.Namespace) -> Any:
+    """The ledger (by its file names: fast) and the time the gates are judged at."""
+    from . import gates
 
-    return ledger.scan(ledger.ledger_dir(config_path))
+    return gates.Gates.for_config(args.config, _when(args.now))
+
+
+def _when(value: str | None) -> Any:
+    from . import gates
+
+    try:
+        return gates.now_utc(value)
+    except ValueError:
+        raise UsageError(f"--now: {value!r} is not an ISO-8601 time with a zone (e.g. 2026-12-24T10:00:00Z)") from None
 
 
 def cmd_rules(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -573,6 +643,8 @@ COMMANDS = {
     "record": cmd_record,
     "rollback": cmd_rollback,
     "history": cmd_history,
+    "approve": cmd_approve,
+    "checks": cmd_checks,
     "export": cmd_export,
     "steps": cmd_steps,
     "rules": cmd_rules,

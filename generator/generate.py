@@ -95,16 +95,21 @@ class GenerateResult:
         return len([c for c in self.changes if c.action is not Action.DELETE])
 
 
-def check(config: Config, gate: list[str], history: list[Any] | None = None) -> list[rules.Violation]:
+def check(config: Config, gate: list[str], history: list[Any] | None = None, folder: Path | None = None) -> list[rules.Violation]:
     """Every config rule, plus the step rule on each gated promotion: InvalidConfig (exit 1)
     or NotReady (exit 2) when one fails; else the warnings."""
+    from .gates import Gates
+
+    # The release gate judges approvals and recorded checks, not the clock: a deploy freeze
+    # must not stop the docs from being published.
+    gates = Gates(folder, history or [], None) if folder is not None else None
     steps = []
     for key in gate:
         promotion = config.promotion.get(key)
         if promotion is None or promotion.source is None or promotion.target is None:
             pairs = ", ".join(config.promotion) or "(none)"
             raise SelectionError([Problem(config.loc("promotion"), "promotion", f"the gate names `{key}`, which is not a promotion of this config", f"gate one of: {pairs}", "unknown-gate")])
-        steps.append(rules.Step(promotion.source, promotion.target, list(config.agents)))
+        steps.append(rules.Step(promotion.source, promotion.target, list(config.agents), gates))
     violations = rules.run(config, steps, history or None)
     rules.raise_for(violations)
     return violations
@@ -130,8 +135,9 @@ def load_and_check(options: GenerateOptions) -> Loaded:
 
     config_path = options.resolve(options.config_path)
     config = load_config(str(config_path), display=options.display(options.config_path))
-    history = ledger.scan(ledger.ledger_dir(config_path))
-    return Loaded(config, config_path, history, check(config, options.gate, history))
+    folder = ledger.ledger_dir(config_path)
+    history = ledger.scan(folder)
+    return Loaded(config, config_path, history, check(config, options.gate, history, folder))
 
 
 def plan(options: GenerateOptions, loaded: Loaded | None = None) -> tuple[Config, list[Change], list[rules.Violation]]:
@@ -141,9 +147,15 @@ def plan(options: GenerateOptions, loaded: Loaded | None = None) -> tuple[Config
     config_display = options.display(options.config_path)
     loaded = loaded or load_and_check(options)
     config, violations = loaded.config, loaded.violations
-    entries = ledger.load_entries(ledger.ledger_dir(loaded.config_path)) if loaded.history else []
+    from .gates import Gates
+
+    folder = ledger.ledger_dir(loaded.config_path)
+    entries = ledger.load_entries(folder) if loaded.history else []
+    # The pages show approvals and recorded checks; freeze and soak depend on the clock, so
+    # the pages state their windows and times instead of judging them (now=None).
+    gates = Gates(folder, loaded.history, None)
     env = render.make_environment(str(options.resolve(options.templates_dir)) if options.templates_dir else None)
-    context = render.build_context(config, config_display, violations, options.display(options.out_dir), entries)
+    context = render.build_context(config, config_display, violations, options.display(options.out_dir), entries, gates)
     out_dir = options.resolve(options.out_dir)
     planned = [
         PlannedFile(out_dir / page.path, stamp_page(page.body, config_display, page.template))

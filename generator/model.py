@@ -20,7 +20,8 @@ from __future__ import annotations
 import re
 
 from .errors import Location, Span
-from .kinds import Bool, Choice, Date, Kind, List, Map, Object, Pattern, Shorthand, String, Supported
+from .kinds import Bool, Choice, Date, Duration, Kind, List, Map, Object, Pattern, Shorthand, String, Supported
+from .windows import FreezeWindow, Window
 
 TYPE_CHECKING = False  # typing costs ~2 ms of every run; its names are for the type checker only
 if TYPE_CHECKING:
@@ -131,6 +132,10 @@ class EnvironmentInfo(Node, schema_name="environment"):
     purpose: str = String("What the environment is for.", example='"Development and testing"', former=("description",))
     auto_deploy: bool = Bool("Whether merges deploy here automatically.", default=False)
     monitoring: str = String("Monitoring level after a promotion, e.g. `basic`, `enhanced`, `full`.", example="basic")
+    freeze: list[Window] = List(
+        FreezeWindow(), "Freeze windows: while one holds, nothing is promoted into this environment "
+        "(`record` needs `--override-freeze --link URL`).", default=(),
+    )  # fmt: skip
     alerting: bool = Bool("Whether alerts page someone for this environment.", default=False)
 
 
@@ -180,6 +185,8 @@ class Promotion(Node, schema_name="promotion"):
     )
     manual_approval: bool = Bool("Whether a person must approve the promotion.", default=False)
     approval_channel: str | None = String("Where approval is asked for, e.g. `#deployments`.", default=None, example="#deployments")
+    soak: str | None = Duration("How long the source environment must have been `validated` (by the ledger's time) before promoting, e.g. `24h`.", default=None, example="24h")
+    require_recorded_checks: bool = Bool("Whether ready needs a passing `promotion checks --run --record` for the source engine.", default=False)
     #: filled by the loader when the key names two known environments
     source: str | None
     target: str | None

@@ -146,6 +146,8 @@ def _edit(config: model.Config, display: str, old: bytes, change: Change, folder
     new, edited = yamledit.edit_config(display, old, edits)
     violations = rules.run(edited)
     rules.raise_for(violations)
+    if change.engine is not None and change.action is ledger.Action.RECORD:
+        _gate_the_deploy(config, env, change, folder)
     entry = ledger.new_entry(
         agent=change.agent,
         env=change.env,
@@ -164,6 +166,33 @@ def _edit(config: model.Config, display: str, old: bytes, change: Change, folder
     ledger.parse_entry(str(folder / entry.key), text.encode("utf-8"))  # refuses what would not read back
     warnings = [v for v in violations if v.severity is rules.Severity.WARNING]
     return Recorded(Path(display), display, old, new, entry, text, warnings)
+
+
+def _gate_the_deploy(config: model.Config, env: model.AgentEnvironment, change: Change, folder: Path) -> None:
+    """A deploy into B on a step that needs an approval needs one for the agent's current A
+    engine; a deploy into a frozen environment needs ``--override-freeze --link``. Else NotReady (exit 2)."""
+    from .errors import NotReady
+    from .gates import Gates, now_utc
+    from .windows import frozen_at, in_zone, iso
+
+    order = config.environment_order
+    index = order.index(change.env)
+    problems = []
+    now = now_utc(change.now)
+    if index > 0:
+        source = order[index - 1]
+        promotion = config.promotion_for(source, change.env)
+        src = config.agents[change.agent].environments.get(source)
+        if promotion is not None and promotion.manual_approval and src is not None:
+            gates = Gates(folder, ledger.scan(folder), now)
+            if gates.approval(change.agent, change.env, model.engine_number(src.engine_id)) is None:
+                problems.append(Problem(src.loc("engine_id"), src.field_path("engine_id"), f"`{source}` -> `{change.env}` needs a manual approval for `{change.agent}`'s {source} engine `{model.short_engine_id(src.engine_id)}`, and the ledger has none (a --link is not an approval)", f"`promotion approve --from-env {source} --to-env {change.env} --agent {change.agent} --by <who> --link <url>`, then record again", "approval"))
+    frozen = frozen_at(list(config.environments[change.env].freeze), now)
+    if frozen is not None and not change.override_freeze:
+        window, until = frozen
+        problems.append(Problem(window.location, window.path, f"`{change.env}` is frozen {window.describe()}: until {iso(until)} ({in_zone(until, window)})", "wait until then, or record with `--override-freeze --link <url of the approval to break the freeze>`", "freeze"))
+    if problems:
+        raise NotReady(problems)
 
 
 def _env(config: model.Config, agent: str, env: str) -> model.AgentEnvironment:
@@ -226,3 +255,45 @@ def parse_status(value: str | None, engine_given: bool) -> str:
     if value not in model.STATUSES:
         raise UsageError(f"promotion record: --status must be one of {', '.join(model.STATUSES)}")
     return value
+
+
+def approve(config_path: str, source: str, target: str, agent: str, by: str, link: str | None, now: str | None) -> list[ledger.Entry]:
+    """One ``approve`` entry per selected agent, bound to its current ``source`` engine.
+
+    An agent whose source engine is still a placeholder can't be approved (nothing to bind
+    the approval to): NotReady (exit 2), nothing written.
+    """
+    from . import views
+    from .errors import NotReady
+    from .loader import load_config
+
+    config = load_config(config_path)
+    views.select_step(config, source, target)
+    keys = views.select_agents(config, agent)
+    folder = ledger.ledger_dir(config_path)
+    problems = []
+    entries = []
+    for key in keys:
+        env = config.agents[key].environments.get(source)
+        if env is None:
+            continue
+        if env.is_placeholder:
+            problems.append(Problem(env.loc("engine_id"), env.field_path("engine_id"), f"`{key}` has no engine in `{source}` yet: there is nothing to approve", f"deploy and record it first: `promotion record --agent {key} --env {source} --from-deploy-log <log>`", "placeholder"))
+            continue
+        entries.append(ledger.new_entry(
+            agent=key, env=target, action=ledger.Action.APPROVE,
+            engine_before=env.engine_id, engine_after=env.engine_id, status_before=env.status, status_after=env.status,
+            by=by, link=link, commit=ledger.current_commit(folder.parent), details={"from": source, "to": target}, at=now,
+        ))  # fmt: skip
+    if problems:
+        raise NotReady(problems)
+    from .writer import write_files
+
+    with _locked(folder, False):
+        files = []
+        for entry in entries:
+            text = ledger.render_entry(entry)
+            ledger.parse_entry(str(folder / entry.key), text.encode("utf-8"))
+            files.append((folder / entry.key, text.encode("utf-8")))
+        write_files(files)
+    return entries

@@ -20,6 +20,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
 from . import deploylog, lifecycle, model, pages, record, rules, schema, views
+from .kinds import duration_words
 from .errors import Location, Problem, TemplateError
 from .model import Config
 from .paths import builtin_templates_dir
@@ -268,6 +269,7 @@ def make_environment(templates_dir: str | None = None) -> SandboxedEnvironment:
         state_badge=state_badge,
         plural=plural,
         pair_slug=pages.step_slug,
+        duration_words=duration_words,
     )
     return env
 
@@ -283,14 +285,14 @@ class RenderedPage:
         self.body = body
 
 
-def build_context(config: Config, config_display: str, violations: list[rules.Violation], docs_dir: str = "site-docs", entries: list[Any] | None = None) -> dict[str, Any]:
+def build_context(config: Config, config_display: str, violations: list[rules.Violation], docs_dir: str = "site-docs", entries: list[Any] | None = None, gates: Any = None) -> dict[str, Any]:
     """Everything the templates see. Plain data: views of the model, the rules, the schema,
     the ledger (``entries``, from ``ledger.load_entries``).
 
     ``config_display`` and ``docs_dir`` are paths as pages show them (relative to the project root).
     """
     agents = list(config.agents)
-    steps = [views.step(config, a, b, agents) for a, b in config.consecutive_pairs()]
+    steps = [views.step(config, a, b, agents, gates) for a, b in config.consecutive_pairs()]
     for item in steps:
         item["slug"] = pages.step_slug(item["source"], item["target"])
     warnings_by_cell: dict[tuple[str, str], list[str]] = {}
@@ -327,6 +329,7 @@ def build_context(config: Config, config_display: str, violations: list[rules.Vi
                 "auto_deploy": e.auto_deploy,
                 "monitoring": e.monitoring,
                 "alerting": e.alerting,
+                "freeze": [w.describe() for w in e.freeze],
             }
             for i, e in enumerate(config.environments.values())
         ],

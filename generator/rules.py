@@ -67,12 +67,14 @@ class Violation(Problem):
 class Step:
     """A promotion step to judge: two consecutive environments and the agents it covers."""
 
-    __slots__ = ("source", "target", "agents")
+    __slots__ = ("source", "target", "agents", "gates")
 
-    def __init__(self, source: str, target: str, agents: list[str]) -> None:
+    def __init__(self, source: str, target: str, agents: list[str], gates: Any = None) -> None:
         self.source = source
         self.target = target
         self.agents = agents
+        #: the ledger and the time the gates are judged at (``gates.Gates``); None: no gates
+        self.gates = gates
 
 
 #: A config rule's function gets its rule and the config; a step rule's also the step; a
@@ -397,7 +399,7 @@ def step_ready(this: Rule, config: Config, step: Step) -> Iterable[Violation]:
     its A engine is a placeholder, or A is only `pending` or `deployed`."""
     for key in step.agents:
         agent = config.agents[key]
-        verdict = lifecycle.agent_step(config, agent, step.source, step.target)
+        verdict = lifecycle.agent_step(config, agent, step.source, step.target, step.gates)
         for blocker in verdict.blockers:
             message = f"`{key}` is blocked on {step.source} -> {step.target}: {blocker.reason}"
             yield _tag(this.violation(blocker.node, blocker.field, message, blocker.next_step), agent, blocker.env)

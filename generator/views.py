@@ -124,7 +124,7 @@ def mapping(config: Config, agents: list[str]) -> dict[str, Any]:
 _COMPARED = ("engine_id", "status", "app_version", "project_id", "region", "engine_name")
 
 
-def step(config: Config, source: str, target: str, agents: list[str]) -> dict[str, Any]:
+def step(config: Config, source: str, target: str, agents: list[str], gates: Any = None) -> dict[str, Any]:
     """What ``promotion path`` prints: per agent its lifecycle state on the step (with the
     reasons and the next step), source and target, differences; and the step's checks and approval.
 
@@ -137,7 +137,7 @@ def step(config: Config, source: str, target: str, agents: list[str]) -> dict[st
     states = []
     for key in agents:
         agent = config.agents[key]
-        verdict = lifecycle.agent_step(config, agent, source, target)
+        verdict = lifecycle.agent_step(config, agent, source, target, gates)
         states.append(verdict.state)
         src = env_row(config, agent, source)
         dst = env_row(config, agent, target)
@@ -156,6 +156,7 @@ def step(config: Config, source: str, target: str, agents: list[str]) -> dict[st
                 "state": verdict.state.value,
                 "blockers": [{"environment": b.env, "reason": b.reason, "next_step": b.next_step} for b in verdict.blockers],
                 "next_step": verdict.next_step,
+                "gates": gates.view(config, agent, source, target) if gates is not None else None,
             }
         )
     verdict_all = lifecycle.step_state(states)
@@ -167,6 +168,9 @@ def step(config: Config, source: str, target: str, agents: list[str]) -> dict[st
         "checks": [{"name": c.name, "command": c.command} for c in checks],
         "manual_approval": bool(promotion and promotion.manual_approval),
         "approval_channel": promotion.approval_channel if promotion else None,
+        "soak": promotion.soak if promotion else None,
+        "require_recorded_checks": bool(promotion and promotion.require_recorded_checks),
+        "freeze": [{"window": w.describe(), "weekly": w.weekly is not None} for w in config.environments[target].freeze] if target in config.environments else [],
         "agents": out_agents,
         "counts": lifecycle.counts(states),
         "total_agents": len(out_agents),

@@ -751,7 +751,7 @@ RULE_CASES = [
               exit=2, args=("--from-env", "stage", "--to-env", "prod")),
     emitted_case(
         "rule-PR010-target-placeholder-is-ready",
-        edited(chain(set_at((*ADA, "prod", "engine_id"), "TODO-SET-PROD-ENGINE-ID"), set_at((*ADA, "prod", "status"), "pending"))),
+        edited(chain(set_at((*ADA, "prod", "engine_id"), "TODO-SET-PROD-ENGINE-ID"), set_at((*ADA, "prod", "status"), "pending"), set_at(("promotion", "stage_to_prod", "manual_approval"), False))),
         lambda doc: Expect(0, problems=0),
         args=("--from-env", "stage", "--to-env", "prod"),
     ),

@@ -580,10 +580,10 @@ def test_the_playbook_has_every_section(project: Path) -> None:
     assert "In plain text: <strong>dev</strong> &rarr; <strong>stage</strong> &rarr; <strong>prod</strong>." in flow
     dev_stage, stage_prod = text.split("### dev &rarr; stage")[1].split("## Command reference")[0].split("### stage &rarr; prod")
     for source, target, checklist in (("dev", "stage", dev_stage), ("stage", "prod", stage_prod)):
-        assert f"2. [ ] `promotion validate --from-env {source} --to-env {target}` exits 0: no agent is blocked." in checklist
+        assert f"3. [ ] `promotion validate --from-env {source} --to-env {target}` exits 0: no agent is blocked" in checklist
         assert "    - [ ] Unit tests passing: `make test`" in checklist
-    assert "3. No manual approval is required." in dev_stage
-    assert "3. [ ] Manual approval given in `#deployments`." in stage_prod
+    assert "    - none: no approval, soak time, freeze window or recorded checks are configured." in dev_stage
+    assert "    - [ ] Manual approval given in `#deployments`, and recorded for the current stage engine: `promotion approve --from-env stage --to-env prod --agent <agent> --by <who> --link <url>`" in stage_prod
     assert "    - [ ] Stage smoke tests passing: `make smoke-test-stage`" in stage_prod
     assert "`projects/<project>/locations/<region>/reasoningEngines/<number>`" in text
     assert "`promotion record --agent bob --env dev --from-deploy-log deploy.log`" in text

@@ -148,6 +148,11 @@ class Walk:
         return match[1]
 
 
+#: Steps of the placeholder fixture with `manual_approval: true`.
+MANUAL = {("stage", "prod")}
+APPROVED: set[tuple[str, str]] = set()  # (agent, target) approved during the walk
+
+
 def expected_states(progress: dict[str, dict[str, str]], source: str, target: str) -> dict[str, str]:
     """The lifecycle, written out independently of lifecycle.py: what each agent must be."""
     out = {}
@@ -157,7 +162,7 @@ def expected_states(progress: dict[str, dict[str, str]], source: str, target: st
             out[agent] = "done"
         elif dst == "deployed":
             out[agent] = "promoted"
-        elif src == "validated":
+        elif src == "validated" and ((source, target) not in MANUAL or (agent, target) in APPROVED):
             out[agent] = "ready"
         else:
             out[agent] = "blocked"
@@ -165,12 +170,13 @@ def expected_states(progress: dict[str, dict[str, str]], source: str, target: st
 
 
 def test_the_playbook_walks_two_agents_to_prod(tmp_path: Path) -> None:
+    APPROVED.clear()
     walk = Walk(tmp_path / "project")
     assert run(walk.root, "generate", "--no-claude-md")[0] == 0
     playbook = (walk.root / "site-docs" / "playbook.md").read_text(encoding="utf-8")
     for source, target in zip(ORDER, ORDER[1:], strict=False):
         # the commands this walk runs are the ones the playbook names
-        assert f"`promotion validate --from-env {source} --to-env {target}` exits 0: no agent is blocked." in playbook
+        assert f"`promotion validate --from-env {source} --to-env {target}` exits 0: no agent is blocked" in playbook
     for env in ORDER:
         assert f"`promotion record --agent <agent> --env {env} --status validated`" in playbook
     assert "`promotion record --agent <agent> --env dev --from-deploy-log deploy.log`" in playbook
@@ -187,8 +193,17 @@ def test_the_playbook_walks_two_agents_to_prod(tmp_path: Path) -> None:
             previous = ORDER[index - 1]
             if status == "deployed":
                 code, data = walk.step(previous, env, "--agent", agent)
+                mine = data["step"]["agents"][0]
+                if code == 2 and "needs a manual approval" in mine["blockers"][0]["reason"]:
+                    # the step page names the approval command: run it as an operator would
+                    command = mine["next_step"].strip("`").replace("<who>", "Lead").replace("<url>", "https://chat.example/m/1")
+                    assert command.startswith(f"promotion approve --from-env {previous} --to-env {env} --agent {agent} ")
+                    assert run(walk.root, *command.split()[1:])[0] == 0
+                    APPROVED.add((agent, env))
+                    code, data = walk.step(previous, env, "--agent", agent)
+                    mine = data["step"]["agents"][0]
                 assert code == 0, data
-                assert data["step"]["agents"][0]["state"] == "ready"
+                assert mine["state"] == "ready"
         # the next step the step page names for this agent is the command the walk runs
         if index > 0 or status == "validated":
             source, target = (ORDER[index - 1], env) if status == "deployed" else (env, ORDER[index + 1] if index + 1 < len(ORDER) else None)

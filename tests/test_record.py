@@ -202,6 +202,7 @@ def test_a_deploy_log_with_two_engines_lists_each_with_its_line(tmp_path: Path) 
 def deployed_project(tmp_path: Path) -> Path:
     """The deployed fixture, where bob's prod engine is then replaced twice by record."""
     root = project(tmp_path, DEPLOYED_FIXTURE.read_bytes())
+    assert run(root, "approve", "--from-env", "stage", "--to-env", "prod", "--agent", "bob", "--by", "lead", "--now", "2026-11-30T10:00:00Z")[0] == 0
     for n, engine in enumerate((BOB_PROD, BOB_PROD_2, BOB_PROD_3)):
         code, _, err = run(root, "record", "--agent", "bob", "--env", "prod", "--engine-id", engine, "--status", "validated", "--by", f"op{n}", "--now", f"2026-12-0{n + 1}T10:00:00Z")
         assert code == 0, err
@@ -212,8 +213,9 @@ def test_history_is_newest_first(tmp_path: Path) -> None:
     root = deployed_project(tmp_path)
     code, out, _ = run(root, "history", "--agent", "bob", "--format", "json")
     rows = json.loads(out)
-    assert [r["engine_after"] for r in rows] == [BOB_PROD_3, BOB_PROD_2, BOB_PROD]
-    assert [r["by"] for r in rows] == ["op2", "op1", "op0"]
+    assert [r["engine_after"] for r in rows if r["action"] == "record"] == [BOB_PROD_3, BOB_PROD_2, BOB_PROD]
+    assert [r["by"] for r in rows] == ["op2", "op1", "op0", "lead"]
+    assert rows[-1]["action"] == "approve"
     code, out, _ = run(root, "history", "--env", "dev")
     assert out == "0 entries\n"
 
