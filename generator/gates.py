@@ -105,36 +105,37 @@ class Gates:
         names = self._newest(agent, target, ledger.Action.CHECKS, engine)
         return self.entry(names[0]) if names else None
 
-    def blockers(self, config: Config, agent: Agent, source: str, target: str, src: AgentEnvironment) -> list[tuple[str, str, str]]:
-        """(field, reason, next step) for every gate that holds ``agent`` back on ``source -> target``."""
+    def blockers(self, config: Config, agent: Agent, source: str, target: str, src: AgentEnvironment) -> list[tuple[Any, str, str, str]]:
+        """(node, field, reason, next step) for every gate that holds ``agent`` back on ``source -> target``:
+        located at the source engine (approval, checks), its status (soak) or the freeze window."""
         promotion = config.promotion_for(source, target)
         engine = model.engine_number(src.engine_id)
-        out: list[tuple[str, str, str]] = []
+        out: list[tuple[Any, str, str, str]] = []
         if promotion is not None and promotion.require_recorded_checks:
             run = self.recorded_checks(agent.key, target, engine)
             if run is None or (run.details or {}).get("result") != "passed":
                 what = "no recorded run of the checks" if run is None else f"the recorded checks failed ({run.at[:16]}Z)"
-                out.append(("engine_id", f"{what} for {source} engine `{model.short_engine_id(src.engine_id)}`", f"`promotion checks --from-env {source} --to-env {target} --run --record`"))
+                out.append((src, "engine_id", f"{what} for {source} engine `{model.short_engine_id(src.engine_id)}`", f"`promotion checks --from-env {source} --to-env {target} --run --record`"))
         if promotion is not None and promotion.manual_approval:
             given = self.approval(agent.key, target, engine)
             if given is None:
                 stale = self.stale_approval(agent.key, target)
                 why = f"the approval was for engine `{stale.engine_before}`, not the current `{model.short_engine_id(src.engine_id)}`" if stale is not None else "not approved yet"
                 where = f" in {promotion.approval_channel}" if promotion.approval_channel else ""
-                out.append(("engine_id", f"needs a manual approval{where}: {why}", f"`promotion approve --from-env {source} --to-env {target} --agent {agent.key} --by <who> --link <url>`"))
+                out.append((src, "engine_id", f"needs a manual approval{where}: {why}", f"`promotion approve --from-env {source} --to-env {target} --agent {agent.key} --by <who> --link <url>`"))
         if self.now is not None and promotion is not None and promotion.soak:
             since = self.validated_at(agent.key, source, engine)
             if since is None:
-                out.append(("status", f"soak {duration_words(promotion.soak)}: the ledger has no entry for {source}'s validation", f"record it: `promotion record --agent {agent.key} --env {source} --status validated`, then wait {duration_words(promotion.soak)}"))
+                out.append((src, "status", f"soak {duration_words(promotion.soak)}: the ledger has no entry for {source}'s validation", f"record it: `promotion record --agent {agent.key} --env {source} --status validated`, then wait {duration_words(promotion.soak)}"))
             else:
                 until = since + dt.timedelta(seconds=duration_seconds(promotion.soak))
                 if self.now < until:
-                    out.append(("status", f"{source} soaks {duration_words(promotion.soak)} since {iso(since)}: until {iso(until)}", f"wait until {iso(until)}"))
+                    out.append((src, "status", f"{source} soaks {duration_words(promotion.soak)} since {iso(since)}: until {iso(until)}", f"wait until {iso(until)}"))
         if self.now is not None:
             frozen = frozen_at(list(config.environments[target].freeze), self.now)
             if frozen is not None:
                 window, until = frozen
-                out.append(("status", f"{target} is frozen {window.describe()}: until {iso(until)} ({in_zone(until, window)})", f"wait until {iso(until)}, or record with `--override-freeze --link <url>`"))
+                out.append((window, "", f"{target} is frozen {window.describe()}: until {in_zone(until, window)}", f"wait until {in_zone(until, window)}, or record with `--override-freeze --link <url>`"))
         return out
 
     def view(self, config: Config, agent: Agent, source: str, target: str) -> dict[str, Any]:

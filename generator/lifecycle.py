@@ -20,10 +20,12 @@ from __future__ import annotations
 
 from enum import Enum
 
-from .model import Agent, AgentEnvironment, Config
+from .model import Agent, Config
 
 TYPE_CHECKING = False  # typing costs ~2 ms of every run; its names are for the type checker only
 if TYPE_CHECKING:
+    from typing import Any
+
     from .gates import Gates
 
 
@@ -51,7 +53,7 @@ class Blocker:
 
     __slots__ = ("env", "node", "field", "reason", "next_step")
 
-    def __init__(self, env: str, node: AgentEnvironment | Agent, field: str, reason: str, next_step: str) -> None:
+    def __init__(self, env: str, node: Any, field: str, reason: str, next_step: str) -> None:
         self.env = env
         self.node = node
         self.field = field
@@ -130,7 +132,7 @@ def agent_step(config: Config, agent: Agent, source: str, target: str, gates: Ga
     elif src.status == "deployed":
         blockers.append(Blocker(source, src, "status", f"{source} is only `deployed`, not `validated`", validate_step(agent.key, source, f"{source} -> {target}")))
     if not blockers and gates is not None:
-        blockers = [Blocker(source, src, field, reason, next_step) for field, reason, next_step in gates.blockers(config, agent, source, target, src)]
+        blockers = [Blocker(source, node, field, reason, next_step) for node, field, reason, next_step in gates.blockers(config, agent, source, target, src)]
     if blockers:
         return AgentStep(agent, source, target, State.BLOCKED, blockers, blockers[0].next_step)
     return AgentStep(agent, source, target, State.READY, [], record_step(agent.key, target))

@@ -173,7 +173,7 @@ def _gate_the_deploy(config: model.Config, env: model.AgentEnvironment, change: 
     engine; a deploy into a frozen environment needs ``--override-freeze --link``. Else NotReady (exit 2)."""
     from .errors import NotReady
     from .gates import Gates, now_utc
-    from .windows import frozen_at, in_zone, iso
+    from .windows import frozen_at, in_zone
 
     order = config.environment_order
     index = order.index(change.env)
@@ -190,7 +190,7 @@ def _gate_the_deploy(config: model.Config, env: model.AgentEnvironment, change: 
     frozen = frozen_at(list(config.environments[change.env].freeze), now)
     if frozen is not None and not change.override_freeze:
         window, until = frozen
-        problems.append(Problem(window.location, window.path, f"`{change.env}` is frozen {window.describe()}: until {iso(until)} ({in_zone(until, window)})", "wait until then, or record with `--override-freeze --link <url of the approval to break the freeze>`", "freeze"))
+        problems.append(Problem(window.location, window.path, f"`{change.env}` is frozen {window.describe()}: until {in_zone(until, window)}", "wait until then, or record with `--override-freeze --link <url of the approval to break the freeze>`", "freeze"))
     if problems:
         raise NotReady(problems)
 

@@ -20,8 +20,8 @@ from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
 from . import deploylog, lifecycle, model, pages, record, rules, schema, views
-from .kinds import duration_words
 from .errors import Location, Problem, TemplateError
+from .kinds import duration_words
 from .model import Config
 from .paths import builtin_templates_dir
 from .text import plural

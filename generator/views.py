@@ -115,6 +115,7 @@ def mapping(config: Config, agents: list[str]) -> dict[str, Any]:
         "app_version": config.app_version,
         "last_updated": config.last_updated,
         "environment_order": config.environment_order,
+        "freeze": {name: [w.describe() for w in env.freeze] for name, env in config.environments.items() if env.freeze},
         "agents": out_agents,
         "engines": total,
         "placeholders": placeholders,
