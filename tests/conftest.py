@@ -12,14 +12,22 @@ checked in for tests and golden files; ``test_cli.py`` checks that they stay val
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
 import re
+import stat
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from generator.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 LIVE_CONFIG = ROOT / "config" / "agent_engine_envs.yaml"  # only the live-config check reads it
@@ -262,3 +270,138 @@ def browser() -> Iterator[Any]:
             yield chromium
         finally:
             chromium.close()
+
+
+# --- the one CLI runner, project snapshot ------------------------------------------------------
+
+#: A CLI run that takes longer than this is a hang, and fails the test.
+RUN_TIMEOUT = 30.0
+
+
+class Result(tuple):  # type: ignore[type-arg]
+    """A CLI run: (exit code, standard output, standard error), with ``.code``, ``.out``,
+    ``.err`` and the ``.seconds`` it took."""
+
+    seconds: float
+
+    def __new__(cls, code: int, out: str, err: str, seconds: float = 0.0) -> Result:
+        result = super().__new__(cls, (code, out, err))
+        result.seconds = seconds
+        return result
+
+    @property
+    def code(self) -> int:
+        return int(self[0])
+
+    @property
+    def out(self) -> str:
+        return str(self[1])
+
+    @property
+    def err(self) -> str:
+        return str(self[2])
+
+
+def run_cli(argv: list[str], cwd: Path | None = None, stdin: str | None = None) -> Result:
+    """``promotion ARGV`` in this process (in ``cwd`` if given, ``stdin`` as its standard input),
+    in a thread so that a hang fails the test; a traceback in the output fails it too.
+
+    The one CLI runner of the suite: every test that runs a command calls it."""
+    if cwd is not None:
+        previous = os.getcwd()
+        os.chdir(cwd)
+        try:
+            return run_cli(argv, stdin=stdin)
+        finally:
+            os.chdir(previous)
+    if stdin is not None:
+        real = sys.stdin
+        sys.stdin = io.TextIOWrapper(io.BytesIO(stdin.encode("utf-8")))
+        try:
+            return run_cli(argv)
+        finally:
+            sys.stdin = real
+    out, err = io.StringIO(), io.StringIO()
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        started = time.perf_counter()
+        try:
+            box["code"] = main(argv, out, err)
+        except BaseException as exc:  # noqa: BLE001 - an escaping exception is the failure under test
+            box["exception"] = exc
+        box["seconds"] = time.perf_counter() - started
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(RUN_TIMEOUT)
+    if thread.is_alive():
+        pytest.fail(f"promotion {' '.join(argv)} did not finish within {RUN_TIMEOUT:.0f} s")
+    if "exception" in box:
+        raise AssertionError(f"promotion {' '.join(argv)} raised instead of reporting: {box['exception']!r}") from box["exception"]
+    result = Result(box["code"], out.getvalue(), err.getvalue(), box["seconds"])
+    assert "Traceback" not in result.out + result.err, result.out + result.err
+    return result
+
+
+def snapshot(root: Path) -> dict[str, tuple[Any, ...]]:
+    """Every entry under ``root``: content hash (or size for big files), mtime and mode. The
+    state file (generate's cache of its last run, not an output) is left out. The one snapshot
+    helper of the suite: "nothing was written" is ``snapshot(root) == before``."""
+    state: dict[str, tuple[Any, ...]] = {}
+    for folder, dirs, files in os.walk(root):
+        for name in sorted(dirs + files):
+            if name == ".promotion-state.json":
+                continue
+            path = Path(folder, name)
+            info = path.lstat()
+            rel = path.relative_to(root).as_posix()
+            if stat.S_ISLNK(info.st_mode):
+                state[rel] = ("link", os.readlink(path))
+            elif stat.S_ISREG(info.st_mode):
+                digest = None
+                if info.st_size <= 1024 * 1024:
+                    try:
+                        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                    except PermissionError:
+                        digest = "unreadable"
+                state[rel] = ("file", digest, info.st_size, info.st_mtime_ns, stat.S_IMODE(info.st_mode))
+            else:
+                # a folder's mtime is covered by its entries; a FIFO's changes when a test writes to it
+                state[rel] = ("other", stat.S_IFMT(info.st_mode), stat.S_IMODE(info.st_mode))
+    return state
+
+
+CONFIG_REL = "config/agent_engine_envs.yaml"
+
+
+def make_project(
+    root: Path,
+    config: str | bytes,
+    *,
+    config_name: str = CONFIG_REL,
+    home: bytes | None = None,
+    claude: bytes | None = None,
+    templates: bool = False,
+    ledger: Path | None = None,
+) -> Path:
+    """A project folder: the config (text or exact bytes) at ``config_name``; optionally a
+    hand-written home page (``site-docs/index.md``), a CLAUDE.md, a copy of the templates and
+    of a ledger folder beside the config. The one project builder of the suite."""
+    path = root / config_name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(config if isinstance(config, bytes) else config.encode("utf-8"))
+    if home is not None:
+        (root / "site-docs").mkdir(exist_ok=True)
+        (root / "site-docs" / "index.md").write_bytes(home)
+    if claude is not None:
+        (root / "CLAUDE.md").write_bytes(claude)
+    if templates:
+        import shutil
+
+        shutil.copytree(ROOT / "templates", root / "templates")
+    if ledger is not None:
+        import shutil
+
+        shutil.copytree(ledger, path.parent / "ledger")
+    return root

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PLACEHOLDER_FIXTURE, ROOT, WriteConfig, set_env_field, where
+from conftest import PLACEHOLDER_FIXTURE, ROOT, WriteConfig, run_cli, set_env_field, where
 
 from generator import cli
 from generator.rules import RULES
@@ -25,16 +25,8 @@ PYTHON = ROOT / ".venv" / "bin" / "python"
 GITHUB_LINE = re.compile(r"^::(error|warning) file=(?P<file>[^,]+),line=(?P<line>\d+),col=(?P<col>\d+),title=(?P<title>[^:]+)::(?P<message>.+)$")
 
 
-def run(*argv: str) -> tuple[int, str, str]:
-    """Run the CLI in-process; no command may ever print a traceback."""
-    out, err = io.StringIO(), io.StringIO()
-    code = cli.main(list(argv), out, err)
-    assert "Traceback" not in out.getvalue() + err.getvalue()
-    return code, out.getvalue(), err.getvalue()
-
-
 def run_json(*argv: str) -> tuple[int, Any]:
-    code, out, err = run(*argv, "--format", "json")
+    code, out, err = run_cli([*argv, "--format", "json"])
     return code, json.loads(out)
 
 
@@ -47,7 +39,7 @@ def shipped(placeholder_config_path: str) -> list[str]:
 
 
 def test_show_text(shipped: list[str]) -> None:
-    code, out, err = run("show", *shipped)
+    code, out, err = run_cli(["show", *shipped])
     assert code == 0 and err == ""
     assert "Promotion order: dev -> stage -> prod" in out
     assert "bob: Bob's Brain (agents/bob)" in out
@@ -58,7 +50,7 @@ def test_show_text(shipped: list[str]) -> None:
 
 
 def test_show_one_agent(shipped: list[str]) -> None:
-    code, out, _ = run("show", *shipped, "--agent", "foreman")
+    code, out, _ = run_cli(["show", *shipped, "--agent", "foreman"])
     assert code == 0
     assert "foreman:" in out and "bob:" not in out
     assert "Placeholders: 3 of 3 engines" in out
@@ -83,7 +75,7 @@ def test_show_json(shipped: list[str], placeholder_config_path: str) -> None:
 def test_show_marks_only_placeholders(deployed_config_text: str, write_config: WriteConfig) -> None:
     text = set_env_field(deployed_config_text, "bob", "prod", "engine_id", "TODO-SET-PROD-ENGINE-ID")
     path = write_config(set_env_field(text, "bob", "prod", "status", "pending"))
-    code, out, _ = run("show", "--config", path)
+    code, out, _ = run_cli(["show", "--config", path])
     assert code == 0
     marked = [line for line in out.splitlines() if "PLACEHOLDER" in line]
     assert len(marked) == 1 and marked[0].split()[0] == "prod"
@@ -94,7 +86,7 @@ def test_show_marks_only_placeholders(deployed_config_text: str, write_config: W
 
 
 def test_path_text(shipped: list[str]) -> None:
-    code, out, err = run("path", *shipped, "--from-env", "dev", "--to-env", "stage")
+    code, out, err = run_cli(["path", *shipped, "--from-env", "dev", "--to-env", "stage"])
     assert code == 0 and err == ""
     assert out.startswith("Promotion dev -> stage (promotion.dev_to_stage)\n")
     assert "Manual approval: not required" in out
@@ -106,7 +98,7 @@ def test_path_text(shipped: list[str]) -> None:
 
 
 def test_path_text_manual_approval_and_inherited_checks(shipped: list[str]) -> None:
-    code, out, _ = run("path", *shipped, "--from-env", "stage", "--to-env", "prod", "--agent", "bob")
+    code, out, _ = run_cli(["path", *shipped, "--from-env", "stage", "--to-env", "prod", "--agent", "bob"])
     assert code == 0
     assert "Manual approval: required, in #deployments" in out
     checks = re.findall(r"^  \[ \] (.+?)(?:  ->  .*)?$", out, re.M)
@@ -148,7 +140,7 @@ def test_path_shows_app_version_move(deployed_fixture_path: str) -> None:
 
 
 def test_validate_text_ok(shipped: list[str], placeholder_config_path: str) -> None:
-    code, out, err = run("validate", *shipped)
+    code, out, err = run_cli(["validate", *shipped])
     assert code == 0 and err == ""
     assert out == f"OK: {placeholder_config_path} passes 10 rules (0 warnings)\n"
 
@@ -160,7 +152,7 @@ def test_validate_json_ok(shipped: list[str]) -> None:
 
 
 def test_validate_step_blocked_on_source_placeholders(shipped: list[str], placeholder_config_text: str) -> None:
-    code, out, err = run("validate", *shipped, "--from-env", "dev", "--to-env", "stage")
+    code, out, err = run_cli(["validate", *shipped, "--from-env", "dev", "--to-env", "stage"])
     assert code == 2
     assert out == ""
     assert err.count("error [PR010]") == 2  # dev's two placeholders; stage's are created by the deploy
@@ -196,7 +188,7 @@ def test_validate_rule_failure_text_and_json(placeholder_config_text: str, write
     text = set_env_field(placeholder_config_text, "bob", "dev", "status", "deployed")
     path = write_config(text)
     line, col = where(text, "TODO-SET-DEV-ENGINE-ID\n        engine_name: bobs-brain-dev")
-    code, out, err = run("validate", "--config", path)
+    code, out, err = run_cli(["validate", "--config", path])
     assert code == 1  # the config is wrong in itself: never 2 (that means "not ready")
     assert err.startswith(f"{path}:{line}:{col}: error [PR001] agents.bob.environments.dev.engine_id: ")
     assert "fix: " in err
@@ -210,7 +202,7 @@ def test_validate_rule_failure_text_and_json(placeholder_config_text: str, write
 def test_validate_github_annotations(placeholder_config_text: str, write_config: WriteConfig) -> None:
     text = set_env_field(placeholder_config_text, "bob", "dev", "status", "deployed")
     path = write_config(text)
-    code, out, err = run("validate", "--config", path, "--format", "github")
+    code, out, err = run_cli(["validate", "--config", path, "--format", "github"])
     assert code == 1
     assert err == f"1 error, 0 warnings in {path}\n"
     (line,) = out.splitlines()
@@ -229,7 +221,7 @@ def test_validate_github_warning_and_step(deployed_config_text: str, write_confi
         text = set_env_field(text, "foreman", env, "engine_id", f"TODO-SET-{env.upper()}-ENGINE-ID")
         text = set_env_field(text, "foreman", env, "status", "pending")
     path = write_config(text)
-    code, out, _ = run("validate", "--config", path, "--format", "github", "--from-env", "dev", "--to-env", "stage")
+    code, out, _ = run_cli(["validate", "--config", path, "--format", "github", "--from-env", "dev", "--to-env", "stage"])
     assert code == 2
     lines = [GITHUB_LINE.match(line) for line in out.splitlines()]
     assert all(lines), out
@@ -239,7 +231,7 @@ def test_validate_github_warning_and_step(deployed_config_text: str, write_confi
 def test_validate_github_config_error(placeholder_config_text: str, write_config: WriteConfig) -> None:
     text = set_env_field(placeholder_config_text, "bob", "stage", "engine_id", "0123")
     path = write_config(text)
-    code, out, err = run("validate", "--config", path, "--format", "github")
+    code, out, err = run_cli(["validate", "--config", path, "--format", "github"])
     assert code == 1
     line, col = where(text, "engine_id: 0123", "0123")
     assert out.startswith(f"::error file={path},line={line},col={col},title=type agents.bob.environments.stage.engine_id::")
@@ -258,7 +250,7 @@ def test_validate_warning_only_exits_0(deployed_config_text: str, write_config: 
 
 
 def test_rules_text() -> None:
-    code, out, _ = run("rules")
+    code, out, _ = run_cli(["rules"])
     assert code == 0
     for r in RULES:
         assert f"{r.id}  {r.name}  [{r.severity.value}, {r.scope.value}]\n    {r.title}\n    fix: {r.hint}\n" in out
@@ -275,7 +267,7 @@ def test_rules_json() -> None:
 
 
 def test_schema_command() -> None:
-    code, out, err = run("schema")
+    code, out, err = run_cli(["schema"])
     assert code == 0 and err == ""
     assert out == json_schema_text()
     assert json.loads(out)["required"] == ["schema_version", "app_version", "last_updated", "environments", "agents", "promotion"]
@@ -289,7 +281,7 @@ def test_broken_config_exits_1(command: list[str], placeholder_config_text: str,
     text = set_env_field(placeholder_config_text, "bob", "stage", "region", "no")
     path = write_config(text)
     line, col = where(text, "region: no", "no")
-    code, out, err = run(*command, "--config", path)
+    code, out, err = run_cli([*command, "--config", path])
     assert code == 1 and out == ""
     assert err.startswith(f"{path}:{line}:{col}: error [type] agents.bob.environments.stage.region: expected a string, got a boolean")
     assert "fix: YAML 1.1 reads unquoted `no` as a boolean" in err
@@ -303,14 +295,14 @@ def test_many_problems_all_printed(placeholder_config_text: str, write_config: W
     text = set_env_field(placeholder_config_text, "bob", "stage", "region", "no")
     text = set_env_field(text, "foreman", "prod", "status", "on")
     path = write_config(text)
-    code, _, err = run("validate", "--config", path)
+    code, _, err = run_cli(["validate", "--config", path])
     assert code == 1
     assert err.index("region") < err.index("status")
     assert err.rstrip().endswith(f"2 errors, 0 warnings in {path}")
 
 
 def test_missing_config_exits_1(tmp_path: Path) -> None:
-    code, _, err = run("validate", "--config", str(tmp_path / "missing.yaml"))
+    code, _, err = run_cli(["validate", "--config", str(tmp_path / "missing.yaml")])
     assert code == 1
     assert f"{tmp_path / 'missing.yaml'}:1:1: error [io]" in err
 
@@ -329,7 +321,7 @@ def test_missing_config_exits_1(tmp_path: Path) -> None:
     ids=["show-agent", "validate-agent", "path-env", "validate-env", "path-skip", "validate-skip", "path-backwards"],
 )
 def test_selection_errors_exit_1(argv: list[str], code_name: str, message: str, hint: str, shipped: list[str]) -> None:
-    code, out, err = run(*argv, *shipped)
+    code, out, err = run_cli([*argv, *shipped])
     assert code == 1 and out == ""
     assert re.match(rf"^{re.escape(shipped[1])}:\d+:\d+: error \[{code_name}\] (agents|environments): ", err), err
     assert message in err and hint in err
@@ -358,7 +350,7 @@ def test_selection_errors_exit_1(argv: list[str], code_name: str, message: str, 
     ids=["bad-flag", "from-without-to", "to-without-from", "path-without-to", "bad-format", "github-on-show", "bad-format-validate", "unknown-command", "no-command"],
 )
 def test_usage_errors_exit_64(argv: list[str], message: str) -> None:
-    code, out, err = run(*argv)
+    code, out, err = run_cli([*argv])
     assert code == 64
     assert out == ""
     assert message in err
@@ -367,7 +359,7 @@ def test_usage_errors_exit_64(argv: list[str], message: str) -> None:
 
 def test_usage_error_wins_over_broken_config(tmp_path: Path) -> None:
     # the config is never read when the flags are wrong: 64, not 1
-    code, _, err = run("validate", "--config", str(tmp_path / "missing.yaml"), "--from-env", "dev")
+    code, _, err = run_cli(["validate", "--config", str(tmp_path / "missing.yaml"), "--from-env", "dev"])
     assert code == 64
 
 
@@ -408,7 +400,7 @@ DEPLOYED_COMMANDS = [
 @pytest.mark.parametrize("command", DEPLOYED_COMMANDS, ids=[" ".join(c) for c in DEPLOYED_COMMANDS])
 def test_deployed_fixture_passes_every_command(command: list[str], fmt: str, deployed_fixture_path: str) -> None:
     config = [] if command[0] == "rules" else ["--config", deployed_fixture_path]
-    code, out, err = run(*command, *config, "--format", fmt)
+    code, out, err = run_cli([*command, *config, "--format", fmt])
     assert code == 0, err
     assert err == ""
     if fmt == "json":
@@ -422,19 +414,19 @@ def test_deployed_fixture_passes_every_command(command: list[str], fmt: str, dep
 
 
 def test_deployed_fixture_github_is_silent(deployed_fixture_path: str) -> None:
-    assert run("validate", "--config", deployed_fixture_path, "--format", "github") == (0, f"OK: {deployed_fixture_path} passes 10 rules (0 warnings)\n", "")
+    assert run_cli(["validate", "--config", deployed_fixture_path, "--format", "github"]) == (0, f"OK: {deployed_fixture_path} passes 10 rules (0 warnings)\n", "")
 
 
 def test_deployed_config_fixture_passes(deployed_config_text: str, write_config: WriteConfig) -> None:
     path = write_config(deployed_config_text)
     for step in (["--from-env", "dev", "--to-env", "stage"], ["--from-env", "stage", "--to-env", "prod"]):
-        code, out, err = run("validate", "--config", path, *step)
+        code, out, err = run_cli(["validate", "--config", path, *step])
         assert code == 0, err
         assert out.endswith(": done (0 blocked, 0 ready, 0 promoted, 2 done of 2 agents)\n")
 
 
 def test_four_envs_path_qa_to_preprod(four_envs_fixture_path: str) -> None:
-    code, out, err = run("path", "--config", four_envs_fixture_path, "--from-env", "qa", "--to-env", "preprod")
+    code, out, err = run_cli(["path", "--config", four_envs_fixture_path, "--from-env", "qa", "--to-env", "preprod"])
     assert code == 0, err
     assert out.startswith("Promotion qa -> preprod (promotion.qa_to_preprod)\n")
     assert "Manual approval: required, in #qa-signoff" in out
@@ -447,17 +439,17 @@ def test_four_envs_path_qa_to_preprod(four_envs_fixture_path: str) -> None:
 
 def test_four_envs_show_and_validate(four_envs_fixture_path: str) -> None:
     config = ["--config", four_envs_fixture_path]
-    code, out, _ = run("show", *config)
+    code, out, _ = run_cli(["show", *config])
     assert code == 0
     assert "Promotion order: dev -> qa -> preprod -> prod" in out
-    assert run("validate", *config)[0] == 0
+    assert run_cli(["validate", *config])[0] == 0
     code, data = run_json("validate", *config, "--from-env", "dev", "--to-env", "qa")
     assert code == 0  # scribe's qa engine is a placeholder: the deploy into qa creates it
     assert data["step"]["counts"] == {"blocked": 0, "ready": 1, "promoted": 1, "done": 0}
     code, data = run_json("validate", *config, "--from-env", "qa", "--to-env", "preprod")
     assert code == 2
     assert [(e["agent"], e["environment"]) for e in data["errors"]] == [("scout", "qa"), ("scribe", "qa")]
-    code, _, err = run("validate", *config, "--from-env", "dev", "--to-env", "stage")
+    code, _, err = run_cli(["validate", *config, "--from-env", "dev", "--to-env", "stage"])
     assert code == 1
     assert "no environment `stage`" in err and "dev, qa, preprod, prod" in err
 
@@ -506,7 +498,7 @@ def test_text_output_escapes_control_characters_in_config_values(
 ) -> None:
     hostile = placeholder_config_text.replace("display_name: Bob's Brain", 'display_name: "Bob\\x1b[31mRED\\nFAKE: line"')
     assert hostile != placeholder_config_text
-    code, out, _ = run(*argv, "--config", write_config(hostile))
+    code, out, _ = run_cli([*argv, "--config", write_config(hostile)])
     assert code == 0
     assert "\x1b" not in out
     assert not any(line.startswith("FAKE") for line in out.splitlines()), out

@@ -26,17 +26,13 @@ from __future__ import annotations
 
 import copy
 import datetime
-import hashlib
-import io
 import json
 import os
 import re
 import shutil
-import stat
 import subprocess
 import sys
 import threading
-import time
 import tracemalloc
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -44,10 +40,9 @@ from typing import Any, NamedTuple
 
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import ROOT, Result, run_cli, snapshot
 
 from generator import kinds, loader, model
-from generator.cli import main
 from generator.errors import printable
 from generator.loader import MAX_CONFIG_BYTES, MAX_PROBLEMS
 
@@ -63,43 +58,6 @@ BOMB_BYTES = 50 * 1024 * 1024
 
 
 # --- running the CLI --------------------------------------------------------------------
-
-
-class Result(NamedTuple):
-    code: int
-    out: str
-    err: str
-    seconds: float
-
-
-def run_cli(argv: list[str], cwd: Path | None = None) -> Result:
-    """``promotion ARGV`` in this process (in ``cwd`` if given), in a thread so that a hang fails the test."""
-    if cwd is not None:
-        previous = os.getcwd()
-        os.chdir(cwd)
-        try:
-            return run_cli(argv)
-        finally:
-            os.chdir(previous)
-    out, err = io.StringIO(), io.StringIO()
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        started = time.perf_counter()
-        try:
-            box["code"] = main(argv, out, err)
-        except BaseException as exc:  # noqa: BLE001 - an escaping exception is the failure under test
-            box["exception"] = exc
-        box["seconds"] = time.perf_counter() - started
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    thread.join(RUN_TIMEOUT)
-    if thread.is_alive():
-        pytest.fail(f"promotion {' '.join(argv)} did not finish within {RUN_TIMEOUT:.0f} s")
-    if "exception" in box:
-        raise AssertionError(f"promotion {' '.join(argv)} raised instead of reporting: {box['exception']!r}") from box["exception"]
-    return Result(box["code"], out.getvalue(), err.getvalue(), box["seconds"])
 
 
 class Printed(NamedTuple):
@@ -196,30 +154,6 @@ def has_path(problem: Printed, path: str) -> bool:
 
 
 # --- watching the disk ------------------------------------------------------------------
-
-
-def snapshot(root: Path) -> dict[str, tuple[Any, ...]]:
-    """Every entry under ``root``: content hash (or size for big files), mtime and mode."""
-    state: dict[str, tuple[Any, ...]] = {}
-    for folder, dirs, files in os.walk(root):
-        for name in sorted(dirs + files):
-            path = Path(folder, name)
-            info = path.lstat()
-            rel = path.relative_to(root).as_posix()
-            if stat.S_ISLNK(info.st_mode):
-                state[rel] = ("link", os.readlink(path))
-            elif stat.S_ISREG(info.st_mode):
-                digest = None
-                if info.st_size <= 1024 * 1024:
-                    try:
-                        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-                    except PermissionError:
-                        digest = "unreadable"
-                state[rel] = ("file", digest, info.st_size, info.st_mtime_ns, stat.S_IMODE(info.st_mode))
-            else:
-                # a folder's mtime is covered by its entries; a FIFO's changes when a test writes to it
-                state[rel] = ("other", stat.S_IFMT(info.st_mode), stat.S_IMODE(info.st_mode))
-    return state
 
 
 # --- the YAML emitter the generated cases use ---------------------------------------------

@@ -6,36 +6,14 @@ Every test drives the real CLI on a project in tmp_path (config + config/ledger/
 
 from __future__ import annotations
 
-import io
 import json
-import os
 from pathlib import Path
 
 import pytest
-from conftest import DEPLOYED_FIXTURE, mutate, replace_promotion, set_env_field
-
-from generator import cli
+from conftest import DEPLOYED_FIXTURE, make_project, mutate, replace_promotion, run_cli, set_env_field
 
 STAGE_2 = "projects/bobs-brain-stage/locations/us-central1/reasoningEngines/2999999999999999999"
 PROD_NEW = "projects/bobs-brain/locations/us-central1/reasoningEngines/3999999999999999999"
-
-
-def run(root: Path, *argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    previous = os.getcwd()
-    os.chdir(root)
-    try:
-        code = cli.main(list(argv), out, err)
-    finally:
-        os.chdir(previous)
-    return code, out.getvalue(), err.getvalue()
-
-
-def project(tmp_path: Path, text: str) -> Path:
-    root = tmp_path / "project"
-    (root / "config").mkdir(parents=True)
-    (root / "config" / "agent_engine_envs.yaml").write_text(text, encoding="utf-8")
-    return root
 
 
 def ready_for_prod() -> str:
@@ -52,7 +30,7 @@ def with_prod_freeze(text: str, windows: str) -> str:
 
 
 def step(root: Path, *more: str) -> tuple[int, dict]:
-    code, out, _ = run(root, "validate", "--from-env", "stage", "--to-env", "prod", "--format", "json", *more)
+    code, out, _ = run_cli(["validate", "--from-env", "stage", "--to-env", "prod", "--format", "json", *more], cwd=root)
     return code, json.loads(out)
 
 
@@ -64,11 +42,11 @@ def blockers(data: dict, agent: str = "bob") -> list[str]:
 
 
 def test_a_manual_step_is_ready_only_with_an_approval_for_the_current_engine(tmp_path: Path) -> None:
-    root = project(tmp_path, ready_for_prod())
+    root = make_project(tmp_path / "project", ready_for_prod())
     code, data = step(root, "--now", "2026-12-01T10:00:00Z")
     assert code == 2
     assert blockers(data) == ["needs a manual approval in #deployments: not approved yet"]
-    code, out, _ = run(root, "approve", "--from-env", "stage", "--to-env", "prod", "--agent", "bob", "--by", "Lead", "--link", "https://chat.example/1", "--now", "2026-12-01T10:05:00Z")
+    code, out, _ = run_cli(["approve", "--from-env", "stage", "--to-env", "prod", "--agent", "bob", "--by", "Lead", "--link", "https://chat.example/1", "--now", "2026-12-01T10:05:00Z"], cwd=root)
     assert code == 0 and "approve: bob stage -> prod for engine projects/bobs-brain-stage/" in out
     code, data = step(root, "--agent", "bob", "--now", "2026-12-01T10:06:00Z")
     assert code == 0 and data["step"]["agents"][0]["state"] == "ready"
@@ -77,9 +55,9 @@ def test_a_manual_step_is_ready_only_with_an_approval_for_the_current_engine(tmp
 
 
 def test_a_new_source_engine_voids_the_approval(tmp_path: Path) -> None:
-    root = project(tmp_path, ready_for_prod())
-    assert run(root, "approve", "--from-env", "stage", "--to-env", "prod", "--agent", "all", "--by", "Lead")[0] == 0
-    assert run(root, "record", "--agent", "bob", "--env", "stage", "--engine-id", STAGE_2, "--status", "validated")[0] == 0
+    root = make_project(tmp_path / "project", ready_for_prod())
+    assert run_cli(["approve", "--from-env", "stage", "--to-env", "prod", "--agent", "all", "--by", "Lead"], cwd=root)[0] == 0
+    assert run_cli(["record", "--agent", "bob", "--env", "stage", "--engine-id", STAGE_2, "--status", "validated"], cwd=root)[0] == 0
     code, data = step(root, "--agent", "bob")
     assert code == 2
     (reason,) = blockers(data)
@@ -88,21 +66,21 @@ def test_a_new_source_engine_voids_the_approval(tmp_path: Path) -> None:
 
 
 def test_recording_into_a_manual_step_without_an_approval_exits_2(tmp_path: Path) -> None:
-    root = project(tmp_path, ready_for_prod())
+    root = make_project(tmp_path / "project", ready_for_prod())
     before = (root / "config" / "agent_engine_envs.yaml").read_bytes()
-    code, _, err = run(root, "record", "--agent", "bob", "--env", "prod", "--engine-id", PROD_NEW, "--link", "https://ci.example/run/9")
+    code, _, err = run_cli(["record", "--agent", "bob", "--env", "prod", "--engine-id", PROD_NEW, "--link", "https://ci.example/run/9"], cwd=root)
     assert code == 2
     assert "needs a manual approval for `bob`'s stage engine" in err and "a --link is not an approval" in err
     assert (root / "config" / "agent_engine_envs.yaml").read_bytes() == before
     assert not (root / "config" / "ledger").exists() or not list((root / "config" / "ledger").glob("*.yaml"))
-    assert run(root, "approve", "--from-env", "stage", "--to-env", "prod", "--agent", "bob", "--by", "Lead")[0] == 0
-    assert run(root, "record", "--agent", "bob", "--env", "prod", "--engine-id", PROD_NEW)[0] == 0
+    assert run_cli(["approve", "--from-env", "stage", "--to-env", "prod", "--agent", "bob", "--by", "Lead"], cwd=root)[0] == 0
+    assert run_cli(["record", "--agent", "bob", "--env", "prod", "--engine-id", PROD_NEW], cwd=root)[0] == 0
 
 
 def test_an_agent_without_a_source_engine_cannot_be_approved(tmp_path: Path) -> None:
     text = set_env_field(set_env_field(ready_for_prod(), "bob", "stage", "engine_id", "TODO-SET-STAGE-ENGINE-ID"), "bob", "stage", "status", "pending")
-    root = project(tmp_path, text)
-    code, _, err = run(root, "approve", "--from-env", "stage", "--to-env", "prod", "--agent", "bob", "--by", "Lead")
+    root = make_project(tmp_path / "project", text)
+    code, _, err = run_cli(["approve", "--from-env", "stage", "--to-env", "prod", "--agent", "bob", "--by", "Lead"], cwd=root)
     assert code == 2 and "there is nothing to approve" in err
 
 
@@ -113,8 +91,8 @@ WEEKEND = '      - {weekly: "Fri 16:00 - Mon 08:00", timezone: "Europe/Berlin", 
 
 
 def approved_project(tmp_path: Path, windows: str) -> Path:
-    root = project(tmp_path, with_prod_freeze(ready_for_prod(), windows))
-    assert run(root, "approve", "--from-env", "stage", "--to-env", "prod", "--agent", "all", "--by", "Lead", "--now", "2026-12-01T09:00:00Z")[0] == 0
+    root = make_project(tmp_path / "project", with_prod_freeze(ready_for_prod(), windows))
+    assert run_cli(["approve", "--from-env", "stage", "--to-env", "prod", "--agent", "all", "--by", "Lead", "--now", "2026-12-01T09:00:00Z"], cwd=root)[0] == 0
     return root
 
 
@@ -176,11 +154,11 @@ def test_a_weekly_window_follows_daylight_saving_time(tmp_path: Path, now: str, 
 def test_recording_into_a_frozen_environment_needs_an_override_with_a_link(tmp_path: Path) -> None:
     root = approved_project(tmp_path, YEAR_END)
     now = "2026-12-28T10:00:00Z"
-    code, _, err = run(root, "record", "--agent", "bob", "--env", "prod", "--engine-id", PROD_NEW, "--now", now)
+    code, _, err = run_cli(["record", "--agent", "bob", "--env", "prod", "--engine-id", PROD_NEW, "--now", now], cwd=root)
     assert code == 2 and "`prod` is frozen from 2026-12-23 23:00 UTC" in err and "--override-freeze" in err
-    code, _, err = run(root, "record", "--agent", "bob", "--env", "prod", "--engine-id", PROD_NEW, "--now", now, "--override-freeze")
+    code, _, err = run_cli(["record", "--agent", "bob", "--env", "prod", "--engine-id", PROD_NEW, "--now", now, "--override-freeze"], cwd=root)
     assert code == 64 and "--override-freeze needs --link" in err
-    code, _, err = run(root, "record", "--agent", "bob", "--env", "prod", "--engine-id", PROD_NEW, "--now", now, "--override-freeze", "--link", "https://chat.example/cab/7")
+    code, _, err = run_cli(["record", "--agent", "bob", "--env", "prod", "--engine-id", PROD_NEW, "--now", now, "--override-freeze", "--link", "https://chat.example/cab/7"], cwd=root)
     assert code == 0, err
     entry = next(p for p in (root / "config" / "ledger").glob("*.prod.record.*.yaml")).read_text()
     assert "override_freeze: true" in entry and 'link: "https://chat.example/cab/7"' in entry
@@ -200,8 +178,8 @@ def test_recording_into_a_frozen_environment_needs_an_override_with_a_link(tmp_p
 )
 def test_a_badly_formed_window_is_a_located_config_error(tmp_path: Path, window: str, message: str) -> None:
     text = with_prod_freeze(ready_for_prod(), window)
-    root = project(tmp_path, text)
-    code, _, err = run(root, "validate")
+    root = make_project(tmp_path / "project", text)
+    code, _, err = run_cli(["validate"], cwd=root)
     assert code == 1, err
     line = text.split("\n").index(window.rstrip("\n")) + 1
     assert f"config/agent_engine_envs.yaml:{line}:" in err and "environments.prod.freeze[0]" in err
@@ -221,8 +199,8 @@ def with_soak(text: str, soak: str = "24h", manual: bool = False) -> str:
 
 def test_soak_holds_until_exactly_its_end(tmp_path: Path) -> None:
     text = set_env_field(with_soak(ready_for_prod()), "bob", "stage", "status", "deployed")
-    root = project(tmp_path, text)
-    assert run(root, "record", "--agent", "bob", "--env", "stage", "--status", "validated", "--now", "2026-12-01T10:00:00Z")[0] == 0
+    root = make_project(tmp_path / "project", text)
+    assert run_cli(["record", "--agent", "bob", "--env", "stage", "--status", "validated", "--now", "2026-12-01T10:00:00Z"], cwd=root)[0] == 0
     code, data = step(root, "--agent", "bob", "--now", "2026-12-02T09:59:59Z")
     assert code == 2
     assert blockers(data) == ["stage soaks 24 hours since 2026-12-01 10:00 UTC: until 2026-12-02 10:00 UTC"]
@@ -231,7 +209,7 @@ def test_soak_holds_until_exactly_its_end(tmp_path: Path) -> None:
 
 
 def test_soak_without_a_recorded_validation_says_how_to_record_it(tmp_path: Path) -> None:
-    root = project(tmp_path, with_soak(ready_for_prod(), "30m"))  # validated by hand, never recorded
+    root = make_project(tmp_path / "project", with_soak(ready_for_prod(), "30m"))  # validated by hand, never recorded
     code, data = step(root, "--agent", "bob", "--now", "2026-12-02T10:00:00Z")
     assert code == 2
     (b,) = data["step"]["agents"][0]["blockers"]
@@ -240,8 +218,8 @@ def test_soak_without_a_recorded_validation_says_how_to_record_it(tmp_path: Path
 
 
 def test_a_bad_soak_is_a_config_error(tmp_path: Path) -> None:
-    root = project(tmp_path, with_soak(ready_for_prod(), "1 day"))
-    code, _, err = run(root, "validate")
+    root = make_project(tmp_path / "project", with_soak(ready_for_prod(), "1 day"))
+    code, _, err = run_cli(["validate"], cwd=root)
     assert code == 1 and "`1 day` is not a duration" in err and "promotion.stage_to_prod.soak" in err
 
 
@@ -254,12 +232,12 @@ def checks_project(tmp_path: Path, commands: list[str | None], required: bool) -
         "promotion:\n  dev_to_stage:\n    required_checks:\n      - name: Unit tests passing\n        command: make test\n"
         f"  stage_to_prod:\n    required_checks:\n{items}    require_recorded_checks: {'true' if required else 'false'}\n"
     )
-    return project(tmp_path, replace_promotion(ready_for_prod(), block))
+    return make_project(tmp_path / "project", replace_promotion(ready_for_prod(), block))
 
 
 def test_checks_lists_them_with_manual_ones(tmp_path: Path) -> None:
     root = checks_project(tmp_path, ["true", None], required=False)
-    code, out, _ = run(root, "checks", "--from-env", "stage", "--to-env", "prod")
+    code, out, _ = run_cli(["checks", "--from-env", "stage", "--to-env", "prod"], cwd=root)
     assert code == 0
     assert "  [ ] Unit tests passing  ->  make test\n" not in out  # stage_to_prod does not inherit here
     assert "  [ ] Check 0  ->  true\n  [ ] Manual check 1  (manual)\n" in out
@@ -267,7 +245,7 @@ def test_checks_lists_them_with_manual_ones(tmp_path: Path) -> None:
 
 def test_checks_run_reports_a_failing_and_a_manual_check_and_exits_2(tmp_path: Path) -> None:
     root = checks_project(tmp_path, ["echo first-output", "echo broke >&2; exit 3", None], required=True)
-    code, out, err = run(root, "checks", "--from-env", "stage", "--to-env", "prod", "--run", "--record", "--by", "ci", "--now", "2026-12-01T10:00:00Z")
+    code, out, err = run_cli(["checks", "--from-env", "stage", "--to-env", "prod", "--run", "--record", "--by", "ci", "--now", "2026-12-01T10:00:00Z"], cwd=root)
     assert code == 2
     assert "first-output" in out and "broke" in out  # streamed, stderr too
     table = out[out.index("CHECK"):]
@@ -286,9 +264,9 @@ def test_a_passing_recorded_run_opens_the_gate_until_the_engine_changes(tmp_path
     root = checks_project(tmp_path, ["true"], required=True)
     code, data = step(root, "--agent", "bob")
     assert code == 2 and blockers(data)[0].startswith("no recorded run of the checks for stage engine")
-    assert run(root, "checks", "--from-env", "stage", "--to-env", "prod", "--run", "--record")[0] == 0
+    assert run_cli(["checks", "--from-env", "stage", "--to-env", "prod", "--run", "--record"], cwd=root)[0] == 0
     assert step(root, "--agent", "bob")[0] == 0
-    assert run(root, "record", "--agent", "bob", "--env", "stage", "--engine-id", STAGE_2, "--status", "validated")[0] == 0
+    assert run_cli(["record", "--agent", "bob", "--env", "stage", "--engine-id", STAGE_2, "--status", "validated"], cwd=root)[0] == 0
     code, data = step(root, "--agent", "bob")
     assert code == 2 and blockers(data)[0].startswith("no recorded run of the checks for stage engine `2999999999999999999`")
 
@@ -296,7 +274,7 @@ def test_a_passing_recorded_run_opens_the_gate_until_the_engine_changes(tmp_path
 def test_the_pages_state_the_gates_and_never_say_frozen_now(tmp_path: Path) -> None:
     root = approved_project(tmp_path, YEAR_END + WEEKEND)
     (root / "site-docs").mkdir()
-    assert run(root, "generate", "--no-claude-md")[0] == 0
+    assert run_cli(["generate", "--no-claude-md"], cwd=root)[0] == 0
     page = (root / "site-docs" / "promotions" / "stage-to-prod.md").read_text(encoding="utf-8")
     assert "- bob: approved by Lead on 2026-12-01 09:00 UTC for engine" in page
     assert "Nothing is promoted into `prod` from 2026-12-23 23:00 UTC (2026-12-24 00:00 +01:00) until 2027-01-02 07:00 UTC" in page

@@ -14,7 +14,6 @@ shipped case is byte for byte what ``make docs`` commits in ``site-docs/``.
 from __future__ import annotations
 
 import difflib
-import io
 import os
 import re
 import shlex
@@ -34,11 +33,14 @@ from conftest import (
     PLACEHOLDER_FIXTURE,
     ROOT,
     SEED_FIXTURE,
+    make_project,
     mutate,
+    run_cli,
     set_env_field,
+    snapshot,
 )
 
-from generator import cli, generate
+from generator import generate
 from generator.errors import ExitCode
 from generator.writer import GENERATED_PREFIX
 
@@ -73,16 +75,6 @@ HAND_WRITTEN_HOME = b"# Home\n\nWritten by a person; generate never touches it.\
 # --- helpers ------------------------------------------------------------------------------
 
 
-def make_project(root: Path, config_text: str, *, home: bool = True) -> Path:
-    """A project folder with the config at its usual path and a hand-written home page."""
-    (root / "config").mkdir(parents=True, exist_ok=True)
-    (root / CONFIG).write_text(config_text, encoding="utf-8", newline="")
-    if home:
-        (root / "site-docs").mkdir(exist_ok=True)
-        (root / "site-docs" / "index.md").write_bytes(HAND_WRITTEN_HOME)
-    return root
-
-
 def options(root: Path, **overrides: Any) -> generate.GenerateOptions:
     kwargs: dict[str, Any] = {"config_path": CONFIG, "out_dir": "site-docs", "claude_md": "CLAUDE.md", "root": str(root)}
     kwargs.update(overrides)
@@ -98,25 +90,11 @@ def generated_files(root: Path) -> dict[str, bytes]:
     }
 
 
-def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
-    """Bytes and modification time of every file under ``root``."""
-    # .promotion-state.json is generate's cache of the last run, not an output (generator/state.py).
-    return {p.relative_to(root).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(root.rglob("*")) if p.is_file() and p.name != ".promotion-state.json"}
-
-
 def age_files(root: Path) -> None:
     """Move every mtime to a fixed past time, so a rewrite in the same clock tick still shows."""
     for p in root.rglob("*"):
         if p.is_file():
             os.utime(p, ns=(1_000_000_000_000_000_000, 1_000_000_000_000_000_000))
-
-
-def run_cli(root: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[int, str, str]:
-    """``promotion generate ARGS`` in ``root`` (the CLI resolves paths from the working folder)."""
-    monkeypatch.chdir(root)
-    out, err = io.StringIO(), io.StringIO()
-    code = cli.main(["generate", *args], out, err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def edit_yaml(text: str, change: Callable[[dict[str, Any]], None]) -> str:
@@ -150,7 +128,7 @@ def shipped_text() -> str:
 @pytest.fixture
 def project(tmp_path: Path, shipped_text: str) -> Path:
     """A project generated once from the shipped config."""
-    root = make_project(tmp_path / "project", shipped_text)
+    root = make_project(tmp_path / "project", shipped_text, home=HAND_WRITTEN_HOME)
     generate.run(options(root))
     return root
 
@@ -190,7 +168,7 @@ def compare_with_golden(case: str, produced: dict[str, bytes]) -> None:
 
 @pytest.mark.parametrize("case", sorted(GOLDEN_CASES))
 def test_golden(case: str, tmp_path: Path) -> None:
-    root = make_project(tmp_path, GOLDEN_CASES[case].read_text(encoding="utf-8"), home=False)
+    root = make_project(tmp_path, GOLDEN_CASES[case].read_text(encoding="utf-8"))
     ledger = GOLDEN_CASES[case].parent / "ledger"
     if ledger.is_dir():  # the recorded case: history, environment and rollback pages from a real ledger
         shutil.copytree(ledger, root / "config" / "ledger")
@@ -220,32 +198,21 @@ def test_the_live_config_is_valid_and_its_docs_are_current() -> None:
     """The one check on the live config, the one a team wants in its own CI: it is valid and
     the committed site-docs/ and CLAUDE.md section match it (what `make docs-check` guards).
     Whatever engines a team records, this holds as long as they regenerate and commit."""
-    assert cli_in(ROOT, ["validate"]) == (ExitCode.OK, "")
-    code = cli_in(ROOT, ["generate", "--check"])
-    assert code == (ExitCode.OK, ""), f"the committed docs are stale: run `make docs` and commit\n{code[1]}"
+    assert run_cli(["validate"], cwd=ROOT).code == ExitCode.OK
+    result = run_cli(["generate", "--check"], cwd=ROOT)
+    assert result.code == ExitCode.OK, f"the committed docs are stale: run `make docs` and commit\n{result.err}"
     first = LIVE_CONFIG.read_text(encoding="utf-8").split("\n", 1)[0]
     assert first == "# yaml-language-server: $schema=./agent_engine_envs.schema.json"
-
-
-def cli_in(folder: Path, argv: list[str]) -> tuple[int, str]:
-    previous = os.getcwd()
-    out, err = io.StringIO(), io.StringIO()
-    try:
-        os.chdir(folder)
-        code = cli.main(argv, out, err)
-    finally:
-        os.chdir(previous)
-    return code, err.getvalue() if code else ""
 
 
 # --- determinism and writing only what changed -------------------------------------------
 
 
 def test_two_runs_give_byte_identical_files(tmp_path: Path, shipped_text: str) -> None:
-    first = make_project(tmp_path / "a", shipped_text)
+    first = make_project(tmp_path / "a", shipped_text, home=HAND_WRITTEN_HOME)
     generate.run(options(first))
     # Elsewhere, deeper, with the config given by its absolute path: the same bytes.
-    second = make_project(tmp_path / "b" / "deeper" / "checkout", shipped_text)
+    second = make_project(tmp_path / "b" / "deeper" / "checkout", shipped_text, home=HAND_WRITTEN_HOME)
     generate.run(options(second, config_path=str(second / CONFIG), out_dir=str(second / "site-docs"), claude_md=str(second / "CLAUDE.md")))
     assert generated_files(first) == generated_files(second)
     assert len(generated_files(first)) == len(SHIPPED_PAGES) + 2  # + CLAUDE.md and the home page
@@ -282,7 +249,7 @@ def test_a_second_run_writes_nothing(project: Path) -> None:
 def test_a_second_cli_run_reports_nothing_written(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     age_files(project)
     before = snapshot(project)
-    code, out, _ = run_cli(project, monkeypatch)
+    code, out, _ = run_cli(["generate"], cwd=project)
     assert code == ExitCode.OK
     assert out == f"0 files written or removed, {len(SHIPPED_PAGES) + 1} unchanged\n"
     assert snapshot(project) == before
@@ -298,14 +265,14 @@ def test_an_edit_rewrites_only_the_pages_it_changes(project: Path, shipped_text:
     after = snapshot(project)
     changed = sorted(name for name in after if after[name] != before.get(name))
     assert changed == [CONFIG, "site-docs/agents/bob.md"]
-    assert b"Orchestrates the ADK department" in after["site-docs/agents/bob.md"][0]
+    assert b"Orchestrates the ADK department" in (project / "site-docs" / "agents" / "bob.md").read_bytes()
 
 
 # --- --check and --diff ------------------------------------------------------------------
 
 
 def test_check_passes_right_after_generate(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    code, out, err = run_cli(project, monkeypatch, "--check")
+    code, out, err = run_cli(["generate", "--check"], cwd=project)
     assert (code, err) == (ExitCode.OK, "")
     assert out == f"OK: {len(SHIPPED_PAGES) + 1} generated files are up to date\n"
 
@@ -315,7 +282,7 @@ def test_check_names_each_stale_file_and_writes_nothing(project: Path, shipped_t
     (project / CONFIG).write_text(text, encoding="utf-8")
     age_files(project)
     before = snapshot(project)
-    code, _, err = run_cli(project, monkeypatch, "--check")
+    code, _, err = run_cli(["generate", "--check"], cwd=project)
     assert code == ExitCode.STALE
     named = re.findall(r"^update\s+(\S+)$", err, flags=re.MULTILINE)
     assert named == SHIPPED_PAGES  # every page shows last_updated; CLAUDE.md does not
@@ -327,7 +294,7 @@ def test_check_names_missing_and_orphaned_files(project: Path, shipped_text: str
     (project / "site-docs" / "matrix.md").unlink()
     (project / CONFIG).write_text(edit_yaml(shipped_text, drop_agent("foreman")), encoding="utf-8")
     before = snapshot(project)
-    code, _, err = run_cli(project, monkeypatch, "--check")
+    code, _, err = run_cli(["generate", "--check"], cwd=project)
     assert code == ExitCode.STALE
     assert re.search(r"^create\s+site-docs/matrix\.md$", err, flags=re.MULTILINE)
     assert re.search(r"^delete\s+site-docs/agents/foreman\.md$", err, flags=re.MULTILINE)
@@ -338,7 +305,7 @@ def test_diff_prints_a_unified_diff(project: Path, shipped_text: str, monkeypatc
     text = mutate(shipped_text, "description: Global orchestrator for the ADK compliance department", "description: Orchestrates the ADK department")
     (project / CONFIG).write_text(text, encoding="utf-8")
     before = snapshot(project)
-    code, out, err = run_cli(project, monkeypatch, "--diff")
+    code, out, err = run_cli(["generate", "--diff"], cwd=project)
     assert code == ExitCode.STALE
     assert "--- a/site-docs/agents/bob.md\n+++ b/site-docs/agents/bob.md\n" in out
     assert "\n-Global orchestrator for the ADK compliance department\n" in out
@@ -363,7 +330,7 @@ def test_a_removed_agent_loses_its_page_and_hand_written_pages_stay(project: Pat
     after = snapshot(project)
     for name in ("site-docs/index.md", "site-docs/agents/notes.md"):
         assert after[name] == before[name], f"{name} was touched"
-    assert b"foreman" not in after["site-docs/matrix.md"][0]
+    assert b"foreman" not in (project / "site-docs" / "matrix.md").read_bytes()
 
 
 def test_a_removed_environment_loses_its_promotion_page(project: Path, shipped_text: str) -> None:
@@ -380,13 +347,13 @@ def test_a_hand_edited_page_is_refused_until_forced(project: Path, monkeypatch: 
     matrix.write_bytes(generated + b"\nA note someone added by hand.\n")
     (project / "site-docs" / "playbook.md").unlink()  # would be created, but nothing is written when refused
     before = snapshot(project)
-    code, _, err = run_cli(project, monkeypatch)
+    code, _, err = run_cli(["generate"], cwd=project)
     assert code == ExitCode.CONFIG
     assert "site-docs/matrix.md" in err and "edited by hand" in err and "--force" in err
     assert "Traceback" not in err
     assert snapshot(project) == before
 
-    code, _, err = run_cli(project, monkeypatch, "--force")
+    code, _, err = run_cli(["generate", "--force"], cwd=project)
     assert (code, err) == (ExitCode.OK, "")
     assert matrix.read_bytes() == generated
     assert (project / "site-docs" / "playbook.md").exists()
@@ -397,7 +364,7 @@ def test_a_hand_written_file_at_a_generated_path_is_never_overwritten(project: P
     matrix.write_bytes(b"# Our own matrix\n\nNo stamp.\n")
     before = snapshot(project)
     for flags in ((), ("--force",)):
-        code, _, err = run_cli(project, monkeypatch, *flags)
+        code, _, err = run_cli(["generate", *flags], cwd=project)
         assert code == ExitCode.CONFIG, flags
         assert "site-docs/matrix.md" in err and "not generated" in err
         assert snapshot(project) == before
@@ -407,9 +374,9 @@ def test_a_hand_written_file_at_a_generated_path_is_never_overwritten(project: P
 
 
 def test_a_config_that_cannot_load_writes_nothing(tmp_path: Path, shipped_text: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    root = make_project(tmp_path, mutate(shipped_text, "app_version: \"0.14.1\"", "app_version: \"0.14.1\"\ncolour: blue"))
+    root = make_project(tmp_path, mutate(shipped_text, "app_version: \"0.14.1\"", "app_version: \"0.14.1\"\ncolour: blue"), home=HAND_WRITTEN_HOME)
     before = snapshot(root)
-    code, out, err = run_cli(root, monkeypatch)
+    code, out, err = run_cli(["generate"], cwd=root)
     assert code == ExitCode.CONFIG
     assert "colour" in err and f"{CONFIG}:" in err
     assert "Traceback" not in err
@@ -420,7 +387,7 @@ def test_a_config_that_cannot_load_writes_nothing(tmp_path: Path, shipped_text: 
 def test_a_load_error_leaves_existing_pages_alone(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (project / CONFIG).write_text("agents: [\n", encoding="utf-8")
     before = snapshot(project)
-    code, _, _ = run_cli(project, monkeypatch)
+    code, _, _ = run_cli(["generate"], cwd=project)
     assert code == ExitCode.CONFIG
     assert snapshot(project) == before
 
@@ -429,15 +396,15 @@ def test_a_failing_rule_writes_nothing(project: Path, shipped_text: str, monkeyp
     (project / CONFIG).write_text(set_env_field(shipped_text, "bob", "dev", "status", "validated"), encoding="utf-8")
     age_files(project)
     before = snapshot(project)
-    code, _, err = run_cli(project, monkeypatch)
+    code, _, err = run_cli(["generate"], cwd=project)
     assert code == ExitCode.CONFIG  # PR001 judges the config alone: the config is wrong
     assert "PR001" in err
     assert snapshot(project) == before
 
 
 def test_a_failing_rule_in_a_fresh_project_creates_nothing(tmp_path: Path, shipped_text: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    root = make_project(tmp_path, set_env_field(shipped_text, "bob", "dev", "status", "validated"), home=False)
-    code, _, _ = run_cli(root, monkeypatch)
+    root = make_project(tmp_path, set_env_field(shipped_text, "bob", "dev", "status", "validated"))
+    code, _, _ = run_cli(["generate"], cwd=root)
     assert code == ExitCode.CONFIG
     assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*")) == ["config", CONFIG]
 
@@ -454,7 +421,7 @@ def test_a_team_template_overrides_one_page(project: Path, tmp_path: Path, monke
         "{% for item in steps %}\n- {{ item.source }} to {{ item.target }}: {{ item.counts.blocked }} blocked\n{% endfor %}\n",
         encoding="utf-8",
     )
-    code, _, err = run_cli(project, monkeypatch, "--templates", str(team))
+    code, _, err = run_cli(["generate", "--templates", str(team)], cwd=project)
     assert (code, err) == (ExitCode.OK, "")
     after = generated_files(project)
     matrix = after["site-docs/matrix.md"].decode()
@@ -481,7 +448,7 @@ def test_a_template_typo_is_a_clean_error(project: Path, tmp_path: Path, monkeyp
     (team / "matrix.md.j2").write_text(template, encoding="utf-8")
     age_files(project)
     before = snapshot(project)
-    code, out, err = run_cli(project, monkeypatch, "--templates", str(team))
+    code, out, err = run_cli(["generate", "--templates", str(team)], cwd=project)
     assert code == ExitCode.CONFIG
     assert f"{team / 'matrix.md.j2'}:{line}:" in err
     assert message in err
@@ -493,7 +460,7 @@ def test_a_template_typo_is_a_clean_error(project: Path, tmp_path: Path, monkeyp
 
 
 def test_a_four_environment_pipeline_gets_a_page_per_step(tmp_path: Path) -> None:
-    root = make_project(tmp_path, FOUR_ENVS_FIXTURE.read_text(encoding="utf-8"))
+    root = make_project(tmp_path, FOUR_ENVS_FIXTURE.read_text(encoding="utf-8"), home=HAND_WRITTEN_HOME)
     generate.run(options(root))
     pages = sorted(p.name for p in (root / "site-docs" / "promotions").iterdir())
     assert pages == ["dev-to-qa.md", "index.md", "preprod-to-prod.md", "qa-to-preprod.md"]
@@ -513,7 +480,7 @@ def one_agent_ready_for_dev_to_stage(data: dict[str, Any]) -> None:
 
 
 def test_the_matrix_summarises_each_promotion(tmp_path: Path, shipped_text: str) -> None:
-    root = make_project(tmp_path, edit_yaml(shipped_text, one_agent_ready_for_dev_to_stage))
+    root = make_project(tmp_path, edit_yaml(shipped_text, one_agent_ready_for_dev_to_stage), home=HAND_WRITTEN_HOME)
     generate.run(options(root))
     matrix = (root / "site-docs" / "matrix.md").read_text(encoding="utf-8")
     step_rows = [line for line in matrix.split("\n") if line.startswith("| [dev &rarr; stage]") or line.startswith("| [stage &rarr; prod]")]
@@ -538,7 +505,7 @@ def test_the_matrix_summarises_each_promotion(tmp_path: Path, shipped_text: str)
 
 def test_a_rule_warning_marks_the_matrix_cell_with_a_tooltip(tmp_path: Path, shipped_text: str) -> None:
     engine = "projects/bobs-brain-dev/locations/us-central1/reasoningEngines/111"
-    root = make_project(tmp_path, set_env_field(shipped_text, "bob", "dev", "engine_id", engine))  # still `pending`: PR009
+    root = make_project(tmp_path, set_env_field(shipped_text, "bob", "dev", "engine_id", engine), home=HAND_WRITTEN_HOME)  # still `pending`: PR009
     result = generate.run(options(root))
     assert [v.code for v in result.warnings] == ["PR009"]
     matrix = (root / "site-docs" / "matrix.md").read_text(encoding="utf-8")
@@ -620,8 +587,8 @@ END = "<!-- END promotion"
 
 
 def test_claude_md_is_created_with_the_section(tmp_path: Path, shipped_text: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    root = make_project(tmp_path, shipped_text)
-    code, _, _ = run_cli(root, monkeypatch)
+    root = make_project(tmp_path, shipped_text, home=HAND_WRITTEN_HOME)
+    code, _, _ = run_cli(["generate"], cwd=root)
     assert code == ExitCode.OK
     lines = (root / "CLAUDE.md").read_text(encoding="utf-8").split("\n")
     assert lines[0].startswith(BEGIN) and lines[-2].startswith(END) and lines[-1] == ""
@@ -629,10 +596,10 @@ def test_claude_md_is_created_with_the_section(tmp_path: Path, shipped_text: str
 
 
 def test_claude_md_without_markers_gets_the_section_appended(tmp_path: Path, shipped_text: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    root = make_project(tmp_path, shipped_text)
+    root = make_project(tmp_path, shipped_text, home=HAND_WRITTEN_HOME)
     original = b"# Project notes\n\nKeep answers short.\n"
     (root / "CLAUDE.md").write_bytes(original)
-    code, _, _ = run_cli(root, monkeypatch)
+    code, _, _ = run_cli(["generate"], cwd=root)
     assert code == ExitCode.OK
     data = (root / "CLAUDE.md").read_bytes()
     assert data.startswith(original + b"\n" + BEGIN.encode())
@@ -654,10 +621,10 @@ def test_claude_md_without_markers_gets_the_section_appended(tmp_path: Path, shi
 def test_broken_markers_are_refused_and_nothing_is_written(
     tmp_path: Path, shipped_text: str, monkeypatch: pytest.MonkeyPatch, content: bytes, message: str
 ) -> None:
-    root = make_project(tmp_path, shipped_text, home=False)
+    root = make_project(tmp_path, shipped_text)
     (root / "CLAUDE.md").write_bytes(content)
     before = snapshot(root)
-    code, _, err = run_cli(root, monkeypatch)
+    code, _, err = run_cli(["generate"], cwd=root)
     assert code == ExitCode.CONFIG
     assert "CLAUDE.md:" in err and message in err
     assert snapshot(root) == before
@@ -665,15 +632,15 @@ def test_broken_markers_are_refused_and_nothing_is_written(
 
 
 def test_a_crlf_claude_md_keeps_crlf_and_everything_outside(tmp_path: Path, shipped_text: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    root = make_project(tmp_path, shipped_text)
+    root = make_project(tmp_path, shipped_text, home=HAND_WRITTEN_HOME)
     before_section = b"\xef\xbb\xbf# Project\r\n\r\nIntro line.\r\n\r\n"
     after_section = b"\r\n## Other section\r\nno final newline"
     (root / "CLAUDE.md").write_bytes(before_section)
-    assert run_cli(root, monkeypatch)[0] == ExitCode.OK
+    assert run_cli(["generate"], cwd=root)[0] == ExitCode.OK
     (root / "CLAUDE.md").write_bytes((root / "CLAUDE.md").read_bytes() + after_section)
     # A change to the pipeline changes the section.
     (root / CONFIG).write_text(edit_yaml(shipped_text, drop_last_environment), encoding="utf-8")
-    code, _, err = run_cli(root, monkeypatch)
+    code, _, err = run_cli(["generate"], cwd=root)
     assert (code, err) == (ExitCode.OK, "")
     data = (root / "CLAUDE.md").read_bytes()
     assert data.startswith(before_section + BEGIN.encode())
@@ -683,7 +650,7 @@ def test_a_crlf_claude_md_keeps_crlf_and_everything_outside(tmp_path: Path, ship
     assert re.search(rb"(?<!\r)\n", section) is None, "a line of the section lost its CRLF"
     assert section.endswith(b" -->\r\n")
     # And an untouched CRLF file is left alone on the next run.
-    assert run_cli(root, monkeypatch, "--check")[0] == ExitCode.OK
+    assert run_cli(["generate", "--check"], cwd=root)[0] == ExitCode.OK
 
 
 def test_a_hand_edited_claude_section_is_refused_until_forced(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -691,11 +658,11 @@ def test_a_hand_edited_claude_section_is_refused_until_forced(project: Path, mon
     generated = claude.read_bytes()
     claude.write_bytes(generated.replace(b"## Agent Engine promotion\n", b"## Agent Engine promotion\n\nMy own line.\n"))
     before = snapshot(project)
-    code, _, err = run_cli(project, monkeypatch)
+    code, _, err = run_cli(["generate"], cwd=project)
     assert code == ExitCode.CONFIG
     assert "CLAUDE.md:1:" in err and "edited by hand" in err
     assert snapshot(project) == before
-    assert run_cli(project, monkeypatch, "--force")[0] == ExitCode.OK
+    assert run_cli(["generate", "--force"], cwd=project)[0] == ExitCode.OK
     assert claude.read_bytes() == generated
 
 
@@ -720,4 +687,5 @@ def test_pre_commit_hooks_offer_validate_and_the_docs_check() -> None:
     for hook in hooks.values():
         argv = shlex.split(hook["entry"])
         assert argv[0] == "promotion"
-        assert cli_in(ROOT, argv[1:]) == (ExitCode.OK, ""), hook["id"]
+        result = run_cli(argv[1:], cwd=ROOT)
+        assert result.code == ExitCode.OK, (hook["id"], result.err)

@@ -9,38 +9,25 @@
 
 from __future__ import annotations
 
-import io
 import json
-import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import PLACEHOLDER_FIXTURE, ROOT, SEED_FIXTURE, engine_resource
+from conftest import PLACEHOLDER_FIXTURE, ROOT, SEED_FIXTURE, engine_resource, run_cli
 
-from generator import cli, lifecycle
+from generator import lifecycle
 
 MAKE = shutil.which("make")
-
-
-def run(root: Path, *argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    previous = os.getcwd()
-    os.chdir(root)
-    try:
-        code = cli.main(list(argv), out, err)
-    finally:
-        os.chdir(previous)
-    return code, out.getvalue(), err.getvalue()
 
 
 # --- the seed's file, unchanged ---------------------------------------------------------------
 
 
 def test_the_seed_form_passes_validate_with_one_warning() -> None:
-    code, out, err = run(ROOT, "validate", "--config", str(SEED_FIXTURE))
+    code, out, err = run_cli(["validate", "--config", str(SEED_FIXTURE)], cwd=ROOT)
     assert code == 0, err
     assert "warning [PR011] promotion.stage_to_prod.required_checks[0]" in err
     assert "fix: replace it with `inherit_checks_from: dev_to_stage` under `promotion.stage_to_prod`" in err
@@ -48,14 +35,14 @@ def test_the_seed_form_passes_validate_with_one_warning() -> None:
 
 
 def test_the_seed_form_keeps_what_the_seed_wrote() -> None:
-    code, out, _ = run(ROOT, "path", "--config", str(SEED_FIXTURE), "--from-env", "stage", "--to-env", "prod", "--format", "json")
+    code, out, _ = run_cli(["path", "--config", str(SEED_FIXTURE), "--from-env", "stage", "--to-env", "prod", "--format", "json"], cwd=ROOT)
     data = json.loads(out)
     # "All dev_to_stage checks" is read as inheritance: the dev_to_stage checks come first
     assert [c["name"] for c in data["checks"]] == [
         "Unit tests passing", "A2A contract validation", "ARV department checks", "Drift detection clean",
         "Stage smoke tests passing", "Stage health check OK",
     ]
-    code, out, _ = run(ROOT, "show", "--config", str(SEED_FIXTURE), "--format", "json")
+    code, out, _ = run_cli(["show", "--config", str(SEED_FIXTURE), "--format", "json"], cwd=ROOT)
     shown = json.loads(out)
     assert shown["last_updated"] == "2025-12-11"
     assert shown["agents"][0]["agent_dir"] == "agents/bob"
@@ -112,30 +99,30 @@ class Walk:
         """The next step the pages name for a ready agent: deploy, then `promotion record`."""
         engine = engine_resource(PROJECTS[agent][env], str(self.number))
         self.number += 7919
-        code, out, err = run(self.root, "record", "--agent", agent, "--env", env, "--engine-id", engine)
+        code, out, err = run_cli(["record", "--agent", agent, "--env", env, "--engine-id", engine], cwd=self.root)
         assert code == 0, err
 
     def validated(self, agent: str, env: str) -> None:
-        code, out, err = run(self.root, "record", "--agent", agent, "--env", env, "--status", "validated")
+        code, out, err = run_cli(["record", "--agent", agent, "--env", env, "--status", "validated"], cwd=self.root)
         assert code == 0, err
 
     def step(self, source: str, target: str, *more: str) -> tuple[int, dict]:
-        code, out, err = run(self.root, "validate", "--from-env", source, "--to-env", target, "--format", "json", *more)
+        code, out, err = run_cli(["validate", "--from-env", source, "--to-env", target, "--format", "json", *more], cwd=self.root)
         return code, json.loads(out)
 
     def path_json(self, source: str, target: str) -> dict:
-        code, out, _ = run(self.root, "path", "--from-env", source, "--to-env", target, "--format", "json")
+        code, out, _ = run_cli(["path", "--from-env", source, "--to-env", target, "--format", "json"], cwd=self.root)
         assert code == 0
         return json.loads(out)
 
     def states(self, source: str, target: str) -> dict[str, str]:
-        code, out, _ = run(self.root, "path", "--from-env", source, "--to-env", target, "--format", "json")
+        code, out, _ = run_cli(["path", "--from-env", source, "--to-env", target, "--format", "json"], cwd=self.root)
         assert code == 0
         return {a["key"]: a["state"] for a in json.loads(out)["agents"]}
 
     def page_states(self, source: str, target: str) -> dict[str, str]:
         """The state word in each agent's row of the step page, after `make docs`."""
-        assert run(self.root, "generate", "--no-claude-md")[0] == 0
+        assert run_cli(["generate", "--no-claude-md"], cwd=self.root)[0] == 0
         page = (self.root / "site-docs" / "promotions" / f"{source}-to-{target}.md").read_text(encoding="utf-8")
         rows = re.findall(r"^\| \[(\w+)\]\(\.\./agents/\w+\.md\) \| <span class=\"[^\"]*promo-state-(\w+)\">(\w+)</span> \|", page, re.M)
         assert all(cls == word for _, cls, word in rows)
@@ -172,7 +159,7 @@ def expected_states(progress: dict[str, dict[str, str]], source: str, target: st
 def test_the_playbook_walks_two_agents_to_prod(tmp_path: Path) -> None:
     APPROVED.clear()
     walk = Walk(tmp_path / "project")
-    assert run(walk.root, "generate", "--no-claude-md")[0] == 0
+    assert run_cli(["generate", "--no-claude-md"], cwd=walk.root)[0] == 0
     playbook = (walk.root / "site-docs" / "playbook.md").read_text(encoding="utf-8")
     for source, target in zip(ORDER, ORDER[1:], strict=False):
         # the commands this walk runs are the ones the playbook names
@@ -198,7 +185,7 @@ def test_the_playbook_walks_two_agents_to_prod(tmp_path: Path) -> None:
                     # the step page names the approval command: run it as an operator would
                     command = mine["next_step"].strip("`").replace("<who>", "Lead").replace("<url>", "https://chat.example/m/1")
                     assert command.startswith(f"promotion approve --from-env {previous} --to-env {env} --agent {agent} ")
-                    assert run(walk.root, *command.split()[1:])[0] == 0
+                    assert run_cli([*command.split()[1:]], cwd=walk.root)[0] == 0
                     APPROVED.add((agent, env))
                     code, data = walk.step(previous, env, "--agent", agent)
                     mine = data["step"]["agents"][0]
@@ -214,7 +201,7 @@ def test_the_playbook_walks_two_agents_to_prod(tmp_path: Path) -> None:
                 assert f"`promotion record --agent {agent} --env {env} {verb}" in mine["next_step"], mine
         (walk.record if status == "deployed" else walk.validated)(agent, env)
         progress[agent][env] = status
-        assert run(walk.root, "validate")[0] == 0, "every recorded change keeps the config valid (exit 0, never 1)"
+        assert run_cli(["validate"], cwd=walk.root)[0] == 0, "every recorded change keeps the config valid (exit 0, never 1)"
         for source, target in zip(ORDER, ORDER[1:], strict=False):
             want = expected_states(progress, source, target)
             assert walk.states(source, target) == want, (agent, env, status, source, target)
@@ -239,7 +226,7 @@ def test_target_placeholders_never_block(tmp_path: Path) -> None:
     code, data = walk.step("dev", "stage")
     assert code == 0 and data["errors"] == []
     assert data["step"]["counts"] == {"blocked": 0, "ready": 2, "promoted": 0, "done": 0}
-    code, out, _ = run(walk.root, "validate", "--from-env", "dev", "--to-env", "stage")
+    code, out, _ = run_cli(["validate", "--from-env", "dev", "--to-env", "stage"], cwd=walk.root)
     assert out == "OK: config/agent_engine_envs.yaml passes 12 rules (0 warnings); dev -> stage: ready (0 blocked, 2 ready, 0 promoted, 0 done of 2 agents)\n"
 
 

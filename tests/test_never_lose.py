@@ -21,8 +21,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import FOUR_ENVS_FIXTURE, ROOT, before_replace
-from test_corpus import BASE, VALID, Result, emit, printed_problems, run_cli, snapshot
+from conftest import FOUR_ENVS_FIXTURE, ROOT, Result, before_replace, run_cli, snapshot
+from test_corpus import BASE, VALID, emit, printed_problems
 
 from generator.markers import BEGIN_PREFIX, END_PREFIX
 from generator.state import STATE_FILE

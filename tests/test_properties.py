@@ -26,9 +26,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import Result, run_cli, snapshot
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from test_corpus import BASE, VALID, Dup, Parts, Raw, Result, emit, get, printed_problems, run_cli, snapshot
+from test_corpus import BASE, VALID, Dup, Parts, Raw, emit, get, printed_problems
 
 FUZZ_DIR = Path(__file__).resolve().parent / "fuzz"
 CRASH_DIR = FUZZ_DIR / "crashes"

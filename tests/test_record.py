@@ -8,18 +8,14 @@ what was (not) written.
 from __future__ import annotations
 
 import difflib
-import io
 import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import DEPLOYED_FIXTURE, FIXTURES, ROOT
-
-from generator import cli
+from conftest import DEPLOYED_FIXTURE, FIXTURES, ROOT, make_project, run_cli
 
 COMMENTED = FIXTURES / "commented.yaml"
 BOB_DEV = "projects/bobs-brain-dev/locations/us-central1/reasoningEngines/1234567890123456789"
@@ -28,28 +24,6 @@ BOB_PROD_2 = "projects/bobs-brain/locations/us-central1/reasoningEngines/2234567
 BOB_PROD_3 = "projects/bobs-brain/locations/us-central1/reasoningEngines/3234567890123456789"
 GIT = shutil.which("git")
 NOW = "2026-12-01T10:00:00Z"
-
-
-def project(tmp_path: Path, data: bytes | None = None) -> Path:
-    root = tmp_path / "project"
-    (root / "config").mkdir(parents=True)
-    (root / "config" / "agent_engine_envs.yaml").write_bytes(COMMENTED.read_bytes() if data is None else data)
-    return root
-
-
-def run(root: Path, *argv: str, stdin: str | None = None) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    previous = os.getcwd()
-    os.chdir(root)
-    real_stdin = sys.stdin
-    if stdin is not None:
-        sys.stdin = io.TextIOWrapper(io.BytesIO(stdin.encode()))
-    try:
-        code = cli.main(list(argv), out, err)
-    finally:
-        os.chdir(previous)
-        sys.stdin = real_stdin
-    return code, out.getvalue(), err.getvalue()
 
 
 def config_bytes(root: Path) -> bytes:
@@ -78,8 +52,8 @@ def test_record_changes_only_the_edited_values(tmp_path: Path, variant: str) -> 
         data = data.replace(b"\n", b"\r\n")
     if "bom" in variant:
         data = b"\xef\xbb\xbf" + data
-    root = project(tmp_path, data)
-    code, out, err = run(root, "record", "--agent", "bob", "--env", "dev", "--engine-id", BOB_DEV, "--by", "ci", "--now", NOW)
+    root = make_project(tmp_path / "project", data)
+    code, out, err = run_cli(["record", "--agent", "bob", "--env", "dev", "--engine-id", BOB_DEV, "--by", "ci", "--now", NOW], cwd=root)
     assert code == 0, err
     after = config_bytes(root)
     eol = "\r" if "crlf" in variant else ""
@@ -94,12 +68,12 @@ def test_record_changes_only_the_edited_values(tmp_path: Path, variant: str) -> 
 
 
 def test_a_single_quoted_value_stays_single_quoted_and_a_plain_one_plain(tmp_path: Path) -> None:
-    root = project(tmp_path)
+    root = make_project(tmp_path / "project", COMMENTED.read_bytes())
     before = config_bytes(root)
-    assert run(root, "record", "--agent", "bob", "--env", "dev", "--engine-id", BOB_DEV, "--now", NOW)[0] == 0
-    assert run(root, "record", "--agent", "bob", "--env", "dev", "--status", "validated", "--now", NOW)[0] == 0
+    assert run_cli(["record", "--agent", "bob", "--env", "dev", "--engine-id", BOB_DEV, "--now", NOW], cwd=root)[0] == 0
+    assert run_cli(["record", "--agent", "bob", "--env", "dev", "--status", "validated", "--now", NOW], cwd=root)[0] == 0
     stage = "projects/bobs-brain-stage/locations/us-central1/reasoningEngines/42"
-    code, _, err = run(root, "record", "--agent", "bob", "--env", "stage", "--engine-id", stage, "--now", NOW)
+    code, _, err = run_cli(["record", "--agent", "bob", "--env", "stage", "--engine-id", stage, "--now", NOW], cwd=root)
     assert code == 0, err
     lines = dict(changed_lines(before, config_bytes(root)))
     assert lines["        status: 'pending'                       # stays single-quoted"] == "        status: 'deployed'                       # stays single-quoted"
@@ -107,10 +81,10 @@ def test_a_single_quoted_value_stays_single_quoted_and_a_plain_one_plain(tmp_pat
 
 
 def test_status_alone_moves_the_status_on(tmp_path: Path) -> None:
-    root = project(tmp_path)
-    run(root, "record", "--agent", "bob", "--env", "dev", "--engine-id", BOB_DEV, "--now", NOW)
+    root = make_project(tmp_path / "project", COMMENTED.read_bytes())
+    run_cli(["record", "--agent", "bob", "--env", "dev", "--engine-id", BOB_DEV, "--now", NOW], cwd=root)
     before = config_bytes(root)
-    code, out, _ = run(root, "record", "--agent", "bob", "--env", "dev", "--status", "validated", "--now", NOW)
+    code, out, _ = run_cli(["record", "--agent", "bob", "--env", "dev", "--status", "validated", "--now", NOW], cwd=root)
     assert code == 0
     assert changed_lines(before, config_bytes(root)) == [
         ('        status: "deployed"                       # pending | deployed | validated', '        status: "validated"                       # pending | deployed | validated'),
@@ -119,10 +93,10 @@ def test_status_alone_moves_the_status_on(tmp_path: Path) -> None:
 
 
 def test_a_broken_rule_writes_nothing(tmp_path: Path) -> None:
-    root = project(tmp_path)
+    root = make_project(tmp_path / "project", COMMENTED.read_bytes())
     before = config_bytes(root)
     # stage deployed while dev is only pending: PR003, and an engine in the wrong project: PR002
-    code, out, err = run(root, "record", "--agent", "bob", "--env", "stage", "--engine-id", BOB_DEV, "--now", NOW)
+    code, out, err = run_cli(["record", "--agent", "bob", "--env", "stage", "--engine-id", BOB_DEV, "--now", NOW], cwd=root)
     assert code == 1
     assert "error [PR002] agents.bob.environments.stage.engine_id" in err and "error [PR003]" in err
     assert err.endswith("2 errors, 0 warnings in config/agent_engine_envs.yaml\n")
@@ -133,17 +107,17 @@ def test_an_aliased_value_is_refused_naming_its_anchor(tmp_path: Path) -> None:
     text = COMMENTED.read_text(encoding="utf-8")
     text = text.replace('status: "pending"                       # pending | deployed | validated', 'status: &st "pending"', 1)
     text = text.replace("status: 'pending'                       # stays single-quoted", "status: *st", 1)
-    root = project(tmp_path, text.encode())
-    code, _, err = run(root, "record", "--agent", "bob", "--env", "dev", "--engine-id", BOB_DEV, "--now", NOW)
+    root = make_project(tmp_path / "project", text.encode())
+    code, _, err = run_cli(["record", "--agent", "bob", "--env", "dev", "--engine-id", BOB_DEV, "--now", NOW], cwd=root)
     assert code == 1
     assert "is shared through the anchor at line" in err
     assert ledger_files(root) == []
 
 
 def test_dry_run_prints_the_diff_and_the_entry_and_writes_nothing(tmp_path: Path) -> None:
-    root = project(tmp_path)
+    root = make_project(tmp_path / "project", COMMENTED.read_bytes())
     before = config_bytes(root)
-    code, out, _ = run(root, "record", "--agent", "bob", "--env", "dev", "--engine-id", BOB_DEV, "--dry-run", "--by", "ci", "--link", "https://ci.example/run/7", "--now", NOW)
+    code, out, _ = run_cli(["record", "--agent", "bob", "--env", "dev", "--engine-id", BOB_DEV, "--dry-run", "--by", "ci", "--link", "https://ci.example/run/7", "--now", NOW], cwd=root)
     assert code == 0
     assert "--- a/config/agent_engine_envs.yaml\n+++ b/config/agent_engine_envs.yaml\n" in out
     assert f'+        engine_id: "{BOB_DEV}"     # placeholder until deployed\n' in out
@@ -165,32 +139,32 @@ To use: engine = reasoning_engines.ReasoningEngine("projects/bobs-brain-dev/loca
 
 
 def test_record_from_a_deploy_log_with_one_engine(tmp_path: Path) -> None:
-    root = project(tmp_path)
+    root = make_project(tmp_path / "project", COMMENTED.read_bytes())
     (root / "deploy.log").write_text(SDK_LOG)
-    code, out, err = run(root, "record", "--agent", "bob", "--env", "dev", "--from-deploy-log", "deploy.log", "--now", NOW)
+    code, out, err = run_cli(["record", "--agent", "bob", "--env", "dev", "--from-deploy-log", "deploy.log", "--now", NOW], cwd=root)
     assert code == 0, err
     assert BOB_DEV.encode() in config_bytes(root)
 
 
 def test_record_from_stdin(tmp_path: Path) -> None:
-    root = project(tmp_path)
-    code, _, err = run(root, "record", "--agent", "bob", "--env", "dev", "--from-deploy-log", "-", "--now", NOW, stdin=SDK_LOG)
+    root = make_project(tmp_path / "project", COMMENTED.read_bytes())
+    code, _, err = run_cli(["record", "--agent", "bob", "--env", "dev", "--from-deploy-log", "-", "--now", NOW], cwd=root, stdin=SDK_LOG)
     assert code == 0, err
 
 
 def test_a_deploy_log_without_an_engine_exits_1(tmp_path: Path) -> None:
-    root = project(tmp_path)
+    root = make_project(tmp_path / "project", COMMENTED.read_bytes())
     (root / "deploy.log").write_text("Deploying...\nfailed: quota exceeded\n")
-    code, _, err = run(root, "record", "--agent", "bob", "--env", "dev", "--from-deploy-log", "deploy.log")
+    code, _, err = run_cli(["record", "--agent", "bob", "--env", "dev", "--from-deploy-log", "deploy.log"], cwd=root)
     assert code == 1
     assert "no reasoning engine found in deploy.log" in err
     assert ledger_files(root) == []
 
 
 def test_a_deploy_log_with_two_engines_lists_each_with_its_line(tmp_path: Path) -> None:
-    root = project(tmp_path)
+    root = make_project(tmp_path / "project", COMMENTED.read_bytes())
     (root / "deploy.log").write_text(SDK_LOG + "   Resource Name: projects/bobs-brain-dev/locations/us-central1/reasoningEngines/99\n")
-    code, _, err = run(root, "record", "--agent", "bob", "--env", "dev", "--from-deploy-log", "deploy.log")
+    code, _, err = run_cli(["record", "--agent", "bob", "--env", "dev", "--from-deploy-log", "deploy.log"], cwd=root)
     assert code == 1
     assert "deploy.log:4:" in err and "deploy.log:7:" in err
     assert "--engine-id" in err
@@ -201,53 +175,53 @@ def test_a_deploy_log_with_two_engines_lists_each_with_its_line(tmp_path: Path) 
 
 def deployed_project(tmp_path: Path) -> Path:
     """The deployed fixture, where bob's prod engine is then replaced twice by record."""
-    root = project(tmp_path, DEPLOYED_FIXTURE.read_bytes())
-    assert run(root, "approve", "--from-env", "stage", "--to-env", "prod", "--agent", "bob", "--by", "lead", "--now", "2026-11-30T10:00:00Z")[0] == 0
+    root = make_project(tmp_path / "project", DEPLOYED_FIXTURE.read_bytes())
+    assert run_cli(["approve", "--from-env", "stage", "--to-env", "prod", "--agent", "bob", "--by", "lead", "--now", "2026-11-30T10:00:00Z"], cwd=root)[0] == 0
     for n, engine in enumerate((BOB_PROD, BOB_PROD_2, BOB_PROD_3)):
-        code, _, err = run(root, "record", "--agent", "bob", "--env", "prod", "--engine-id", engine, "--status", "validated", "--by", f"op{n}", "--now", f"2026-12-0{n + 1}T10:00:00Z")
+        code, _, err = run_cli(["record", "--agent", "bob", "--env", "prod", "--engine-id", engine, "--status", "validated", "--by", f"op{n}", "--now", f"2026-12-0{n + 1}T10:00:00Z"], cwd=root)
         assert code == 0, err
     return root
 
 
 def test_history_is_newest_first(tmp_path: Path) -> None:
     root = deployed_project(tmp_path)
-    code, out, _ = run(root, "history", "--agent", "bob", "--format", "json")
+    code, out, _ = run_cli(["history", "--agent", "bob", "--format", "json"], cwd=root)
     rows = json.loads(out)
     assert [r["engine_after"] for r in rows if r["action"] == "record"] == [BOB_PROD_3, BOB_PROD_2, BOB_PROD]
     assert [r["by"] for r in rows] == ["op2", "op1", "op0", "lead"]
     assert rows[-1]["action"] == "approve"
-    code, out, _ = run(root, "history", "--env", "dev")
+    code, out, _ = run_cli(["history", "--env", "dev"], cwd=root)
     assert out == "0 entries\n"
 
 
 def test_rollback_puts_back_the_previous_engine_then_an_older_one(tmp_path: Path) -> None:
     root = deployed_project(tmp_path)
-    code, out, err = run(root, "rollback", "--agent", "bob", "--env", "prod", "--by", "oncall", "--now", "2026-12-05T10:00:00Z")
+    code, out, err = run_cli(["rollback", "--agent", "bob", "--env", "prod", "--by", "oncall", "--now", "2026-12-05T10:00:00Z"], cwd=root)
     assert code == 0, err
     assert BOB_PROD_2.encode() in config_bytes(root) and BOB_PROD_3.encode() not in config_bytes(root)
-    code, out, _ = run(root, "history", "--agent", "bob", "--env", "prod", "--format", "json")
+    code, out, _ = run_cli(["history", "--agent", "bob", "--env", "prod", "--format", "json"], cwd=root)
     newest = json.loads(out)[0]
     assert (newest["action"], newest["engine_before"], newest["engine_after"], newest["status_after"], newest["by"]) == ("rollback", BOB_PROD_3, BOB_PROD_2, "deployed", "oncall")
-    code, _, err = run(root, "rollback", "--agent", "bob", "--env", "prod", "--to-engine", "1234567890123456789", "--now", "2026-12-06T10:00:00Z")
+    code, _, err = run_cli(["rollback", "--agent", "bob", "--env", "prod", "--to-engine", "1234567890123456789", "--now", "2026-12-06T10:00:00Z"], cwd=root)
     assert code == 0, err
     assert BOB_PROD.encode() in config_bytes(root)
 
 
 def test_rolling_back_an_environment_behind_a_validated_one_is_refused(tmp_path: Path) -> None:
-    root = project(tmp_path, DEPLOYED_FIXTURE.read_bytes())
+    root = make_project(tmp_path / "project", DEPLOYED_FIXTURE.read_bytes())
     dev2 = "projects/bobs-brain-dev/locations/us-central1/reasoningEngines/2234567890123456789"
-    assert run(root, "record", "--agent", "bob", "--env", "dev", "--engine-id", dev2, "--status", "validated", "--now", NOW)[0] == 0
+    assert run_cli(["record", "--agent", "bob", "--env", "dev", "--engine-id", dev2, "--status", "validated", "--now", NOW], cwd=root)[0] == 0
     before, entries = config_bytes(root), ledger_files(root)
-    code, _, err = run(root, "rollback", "--agent", "bob", "--env", "dev")
+    code, _, err = run_cli(["rollback", "--agent", "bob", "--env", "dev"], cwd=root)
     assert code == 1  # dev back to `deployed` while stage is `validated` would break PR003
     assert "error [PR003] agents.bob.environments.stage.status" in err
     assert config_bytes(root) == before and ledger_files(root) == entries
 
 
 def test_rollback_without_history_is_refused(tmp_path: Path) -> None:
-    root = project(tmp_path, DEPLOYED_FIXTURE.read_bytes())
+    root = make_project(tmp_path / "project", DEPLOYED_FIXTURE.read_bytes())
     before = config_bytes(root)
-    code, _, err = run(root, "rollback", "--agent", "bob", "--env", "dev")
+    code, _, err = run_cli(["rollback", "--agent", "bob", "--env", "dev"], cwd=root)
     assert code == 1
     assert "the ledger has no engine of `bob` in `dev` before the current one" in err
     assert config_bytes(root) == before and ledger_files(root) == []
@@ -255,7 +229,7 @@ def test_rollback_without_history_is_refused(tmp_path: Path) -> None:
 
 def test_rollback_to_an_engine_that_never_ran_is_refused(tmp_path: Path) -> None:
     root = deployed_project(tmp_path)
-    code, _, err = run(root, "rollback", "--agent", "bob", "--env", "prod", "--to-engine", "777")
+    code, _, err = run_cli(["rollback", "--agent", "bob", "--env", "prod", "--to-engine", "777"], cwd=root)
     assert code == 1 and "did not run `bob` in `prod` before" in err
 
 
@@ -263,14 +237,14 @@ def test_a_hand_edit_after_a_record_is_a_warning(tmp_path: Path) -> None:
     root = deployed_project(tmp_path)
     path = root / "config" / "agent_engine_envs.yaml"
     path.write_bytes(path.read_bytes().replace(BOB_PROD_3.encode(), BOB_PROD_3.replace("3234", "4234").encode()))
-    code, out, err = run(root, "validate")
+    code, out, err = run_cli(["validate"], cwd=root)
     assert code == 0
     assert "warning [PR012] agents.bob.environments.prod.engine_id" in err
     assert "promotion record --agent bob --env prod --engine-id" in err
 
 
 def test_two_records_at_once_both_land(tmp_path: Path) -> None:
-    root = project(tmp_path)
+    root = make_project(tmp_path / "project", COMMENTED.read_bytes())
     cmd = [str(ROOT / ".venv" / "bin" / "promotion"), "record", "--env", "dev", "--now", NOW]
     ada = "projects/ada-dev/locations/us-central1/reasoningEngines/5551"
     procs = [
@@ -283,50 +257,50 @@ def test_two_records_at_once_both_land(tmp_path: Path) -> None:
     data = config_bytes(root)
     assert BOB_DEV.encode() in data and ada.encode() in data
     assert len(ledger_files(root)) == 2
-    assert run(root, "validate")[0] == 0  # and the ledger agrees with the config (no PR012)
+    assert run_cli(["validate"], cwd=root)[0] == 0  # and the ledger agrees with the config (no PR012)
 
 
 @pytest.mark.skipif(GIT is None, reason="needs git")
 def test_two_branches_that_record_merge_without_conflict(tmp_path: Path) -> None:
-    root = project(tmp_path)
+    root = make_project(tmp_path / "project", COMMENTED.read_bytes())
     git = [GIT or "git", "-c", "user.name=T", "-c", "user.email=t@example.com"]
     subprocess.run([*git, "init", "-q", "-b", "main"], cwd=root, check=True)
     subprocess.run([*git, "add", "-A"], cwd=root, check=True)
     subprocess.run([*git, "commit", "-qm", "start"], cwd=root, check=True)
     subprocess.run([*git, "switch", "-qc", "bob"], cwd=root, check=True)
-    assert run(root, "record", "--agent", "bob", "--env", "dev", "--engine-id", BOB_DEV, "--now", NOW)[0] == 0
+    assert run_cli(["record", "--agent", "bob", "--env", "dev", "--engine-id", BOB_DEV, "--now", NOW], cwd=root)[0] == 0
     subprocess.run([*git, "add", "-A"], cwd=root, check=True)
     subprocess.run([*git, "commit", "-qm", "bob"], cwd=root, check=True)
     subprocess.run([*git, "switch", "-q", "main"], cwd=root, check=True)
-    assert run(root, "record", "--agent", "ada", "--env", "dev", "--engine-id", "projects/ada-dev/locations/us-central1/reasoningEngines/5551", "--now", NOW)[0] == 0
+    assert run_cli(["record", "--agent", "ada", "--env", "dev", "--engine-id", "projects/ada-dev/locations/us-central1/reasoningEngines/5551", "--now", NOW], cwd=root)[0] == 0
     subprocess.run([*git, "add", "-A"], cwd=root, check=True)
     subprocess.run([*git, "commit", "-qm", "ada"], cwd=root, check=True)
     merged = subprocess.run([*git, "merge", "--no-edit", "bob"], cwd=root, capture_output=True, text=True)
     assert merged.returncode == 0, merged.stdout + merged.stderr
     assert len(ledger_files(root)) == 2
-    assert run(root, "validate")[0] == 0
+    assert run_cli(["validate"], cwd=root)[0] == 0
 
 
 # --- export -----------------------------------------------------------------------------------
 
 
 def test_export_formats(tmp_path: Path) -> None:
-    root = project(tmp_path, DEPLOYED_FIXTURE.read_bytes())
-    code, out, _ = run(root, "export", "--env", "dev", "--agent", "bob")
+    root = make_project(tmp_path / "project", DEPLOYED_FIXTURE.read_bytes())
+    code, out, _ = run_cli(["export", "--env", "dev", "--agent", "bob"], cwd=root)
     assert code == 0
     lines = dict(line.split("=", 1) for line in out.splitlines())
     assert lines["AGENT_ENGINE_BOB_DEV_RESOURCE"].startswith("projects/bobs-brain-dev/locations/us-central1/reasoningEngines/")
     assert lines["AGENT_ENGINE_ID"] == lines["AGENT_ENGINE_BOB_DEV_ID"] == lines["AGENT_ENGINE_RESOURCE"].rsplit("/", 1)[1]
     assert (lines["PROJECT_ID"], lines["LOCATION"]) == ("bobs-brain-dev", "us-central1")
-    code, out, _ = run(root, "export", "--env", "prod", "--format", "tfvars")
+    code, out, _ = run_cli(["export", "--env", "prod", "--format", "tfvars"], cwd=root)
     assert code == 0 and 'bob_agent_engine_id = "' in out and 'foreman_agent_engine_resource = "projects/' in out
-    code, out, _ = run(root, "export", "--env", "stage", "--format", "json")
+    code, out, _ = run_cli(["export", "--env", "stage", "--format", "json"], cwd=root)
     assert code == 0 and set(json.loads(out)["agents"]) == {"bob", "foreman"}
 
 
 def test_export_of_a_placeholder_exits_2(tmp_path: Path) -> None:
-    root = project(tmp_path)
-    code, out, err = run(root, "export", "--env", "dev")
+    root = make_project(tmp_path / "project", COMMENTED.read_bytes())
+    code, out, err = run_cli(["export", "--env", "dev"], cwd=root)
     assert code == 2 and out == ""
     assert "still has placeholder engine ID `TODO-SET-DEV-ENGINE-ID`" in err
 
@@ -336,7 +310,7 @@ def test_export_of_a_placeholder_exits_2(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(GIT is None, reason="needs git")
 def test_the_workflow_script_records_regenerates_and_commits(tmp_path: Path) -> None:
-    root = project(tmp_path)
+    root = make_project(tmp_path / "project", COMMENTED.read_bytes())
     script = root / ".github" / "scripts" / "record-deploy.sh"
     script.parent.mkdir(parents=True)
     shutil.copy2(ROOT / ".github" / "scripts" / "record-deploy.sh", script)
@@ -344,7 +318,7 @@ def test_the_workflow_script_records_regenerates_and_commits(tmp_path: Path) -> 
     (root / "site-docs").mkdir()
     git = [GIT or "git", "-c", "user.name=T", "-c", "user.email=t@example.com"]
     subprocess.run([*git, "init", "-q", "-b", "main"], cwd=root, check=True)
-    assert run(root, "generate")[0] == 0
+    assert run_cli(["generate"], cwd=root)[0] == 0
     subprocess.run([*git, "add", "-A"], cwd=root, check=True)
     subprocess.run([*git, "commit", "-qm", "start"], cwd=root, check=True)
     (tmp_path / "deploy.log").write_text(SDK_LOG)
@@ -361,7 +335,7 @@ def test_the_workflow_script_records_regenerates_and_commits(tmp_path: Path) -> 
     assert "config/agent_engine_envs.yaml" in log and "config/ledger/" in log and "site-docs/matrix.md" in log
     entry = next((root / "config" / "ledger").glob("*.yaml")).read_text()
     assert 'by: "octocat"' in entry and 'link: "https://github.com/o/r/actions/runs/1"' in entry
-    assert run(root, "generate", "--check")[0] == 0
+    assert run_cli(["generate", "--check"], cwd=root)[0] == 0
 
 
 def test_diff_helper_is_exact() -> None:

@@ -9,8 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
-from test_corpus import run_cli
+from conftest import ROOT, run_cli
 
 from generator.state import STATE_FILE
 
