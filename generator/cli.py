@@ -480,7 +480,7 @@ def _recorded(result: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -
 
         done = generate.run(generate.GenerateOptions(config_path=args.config, templates_dir=DEFAULT_TEMPLATES if os.path.isdir(DEFAULT_TEMPLATES) else None))
         out.write(f"docs: {plural(done.written, 'file')} written or removed\n")
-    message = record.commit_message(entry.agent, entry.env)
+    message = record.commit_message(entry.agent, entry.env, result.commit_template)
     out.write(f"commit message: {message}\n")
     out.write(record.next_step(message) + "\n")
     return ExitCode.OK

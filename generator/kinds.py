@@ -651,3 +651,77 @@ class Shorthand(Object):
     def definition(self) -> dict[str, Any]:
         as_string = {key: value for key, value in self.short.schema().items() if key != "description"}
         return {"description": self.doc, "oneOf": [as_string, self.object_schema()]}
+
+
+#: What ``link_to`` in ``generator/render.py`` makes a link of (its ``_HTTP_URL_RE``): a URL
+#: the pages may link to.
+WEB_URL_PATTERN = r"""^https?://[^\s<>"'`\\]+$"""
+#: A path inside the repository: relative, `/`-separated plain names, no `..` and no `:`
+#: (so no `javascript:` or `C:`); a folder may end with `/`.
+REPO_PATH_PATTERN = r"^(?!.*(?:^|/)\.\.?(?:/|$))[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)*/?$"
+
+
+class WebUrlOrPath(Pattern):
+    """An http(s) URL, or a path inside the repository (`scripts/deploy.py`): pages link to
+    the one and show the other as code."""
+
+    __slots__ = ()
+
+    def __init__(self, doc: str, **field: Any) -> None:
+        super().__init__(f"(?:{WEB_URL_PATTERN})|(?:{REPO_PATH_PATTERN})", doc, **field)
+
+    def refuse(self, value: str, field: str) -> tuple[str, str, str] | None:
+        if self.regex.match(value):
+            return None
+        if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", value) and not value.startswith(("http://", "https://")):
+            why = "only http and https URLs are linked"
+        elif value.startswith(("http://", "https://")):
+            why = "a URL may not hold spaces, quotes, backticks, `<`, `>` or backslashes"
+        else:
+            why = "a repository path is relative (no leading `/`), without `.`/`..` parts, made of letters, digits, `.`, `_`, `-` and `/`"
+        return (
+            f"`{clip(value)}` is neither an http(s) URL nor a repository path: {why}",
+            f"write e.g. `{field}: https://example.com/runbook` or `{field}: scripts/promote_agent_engine_config.py`",
+            "pattern",
+        )
+
+    def allowed(self) -> str:
+        return "http(s) URL, repository path"
+
+
+#: The placeholders a commit message template may hold.
+COMMIT_PLACEHOLDERS = ("agent", "env")
+_PLACEHOLDER_RE = re.compile(r"\{[^{}]*\}?|\}")
+
+
+class CommitTemplate(Pattern):
+    """A one-line commit message with `{agent}` and `{env}` placeholders, e.g.
+    `config: update {agent} {env} engine ID after deployment`. It is printed inside
+    `git commit -m "..."`, so `"`, `` ` ``, `$` and `\\` are refused too."""
+
+    __slots__ = ()
+
+    def __init__(self, doc: str, **field: Any) -> None:
+        names = "|".join(re.escape("{" + name + "}") for name in COMMIT_PLACEHOLDERS)
+        super().__init__(rf"""^(?:[^{{}}"`$\\\x00-\x1f\x7f]|{names})+$""", doc, **field)
+
+    def refuse(self, value: str, field: str) -> tuple[str, str, str] | None:
+        if self.regex.match(value):
+            return None
+        allowed = " and ".join(f"`{{{name}}}`" for name in COMMIT_PLACEHOLDERS)
+        for match in _PLACEHOLDER_RE.finditer(value):
+            if match.group()[1:-1] not in COMMIT_PLACEHOLDERS or match.group()[-1] != "}":
+                return (
+                    f"unknown placeholder `{clip(match.group())}` in `{field}`: only {allowed} are replaced",
+                    f"use {allowed}, e.g. `{field}: \"config: update {{agent}} {{env}} engine ID after deployment\"`",
+                    "pattern",
+                )
+        bad = next(char for char in value if char in '"`$\\' or ord(char) < 0x20 or ord(char) == 0x7F)
+        return (
+            f"`{field}` holds {clip(repr(bad))}: the message is printed inside `git commit -m \"...\"` on one line",
+            "leave out double quotes, backticks, `$`, backslashes and line breaks",
+            "pattern",
+        )
+
+    def allowed(self) -> str:
+        return "one line; {agent}, {env}"

@@ -20,7 +20,22 @@ from __future__ import annotations
 import re
 
 from .errors import Location, Span
-from .kinds import Bool, Choice, Date, Duration, Kind, List, Map, Object, Pattern, Shorthand, String, Supported
+from .kinds import (
+    Bool,
+    Choice,
+    CommitTemplate,
+    Date,
+    Duration,
+    Kind,
+    List,
+    Map,
+    Object,
+    Pattern,
+    Shorthand,
+    String,
+    Supported,
+    WebUrlOrPath,
+)
 from .windows import FreezeWindow, Window
 
 TYPE_CHECKING = False  # typing costs ~2 ms of every run; its names are for the type checker only
@@ -45,6 +60,9 @@ REGION_PATTERN = r"^[a-z]+-[a-z]+[0-9]+$"
 VERSION_PATTERN = r"^[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$"
 
 SCHEMA_ID = "https://agent-engine-promotion.dev/schema/agent_engine_envs.schema.json"
+
+#: The commit message of a config update, after the seed's convention (a config's `commit_message` replaces it).
+DEFAULT_COMMIT_MESSAGE = "config: update {agent} {env} engine ID after deployment"
 
 
 class _Declared(type):
@@ -137,6 +155,12 @@ class EnvironmentInfo(Node, schema_name="environment"):
         "(`record` needs `--override-freeze --link URL`).", default=(),
     )  # fmt: skip
     alerting: bool = Bool("Whether alerts page someone for this environment.", default=False)
+    monitoring_notes: list[str] | None = List(
+        String("One thing to check after a promotion."),
+        "What to check after a promotion into this environment, in the config's words; the playbook lists them.",
+        default=None, example='["Check Cloud Run logs"]',
+    )  # fmt: skip
+    watch_for: str | None = Duration("How long to watch the environment after a promotion, e.g. `1h`, `24h`.", default=None, example="24h")
 
 
 class AgentEnvironment(Node, schema_name="agentEnvironment"):
@@ -194,6 +218,15 @@ class Promotion(Node, schema_name="promotion"):
     legacy_inherit: Check | None
 
 
+class Link(Node, schema_name="link"):
+    """A related document: a web page, or a file in the repository."""
+
+    title: str = String("What the document is.", example="Promotion helper script")
+    url: str = WebUrlOrPath(
+        "An http(s) URL (linked) or a path in the repository (shown as code).", example="scripts/promote_agent_engine_config.py"
+    )
+
+
 class Config(Node):
     """Agent Engine promotion config: which engine runs each agent in each environment."""
 
@@ -209,6 +242,10 @@ class Config(Node):
     )  # fmt: skip
     agents: dict[str, Agent] = Map(Agent, "The agents, keyed by a short identifier (used in file names).", min_items=1, key_doc="agent key")
     promotion: dict[str, Promotion] = Map(Promotion, "One entry per consecutive pair of environments.", key_doc="<from>_to_<to>")
+    links: list[Link] | None = List(Link, "Related documents, listed at the end of the playbook and in the CLAUDE.md section.", default=None)
+    commit_message: str = CommitTemplate(
+        "The commit message of a config update; `{agent}` and `{env}` are replaced.", default=DEFAULT_COMMIT_MESSAGE
+    )
 
     @property
     def environment_order(self) -> list[str]:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 #: The commit message a config update gets, after the seed's convention. A config may set its own.
-DEFAULT_COMMIT_MESSAGE = "config: update {agent} {env} engine ID after deployment"
+DEFAULT_COMMIT_MESSAGE = model.DEFAULT_COMMIT_MESSAGE
 LOCK_NAME = ".lock"
 
 
@@ -54,9 +54,10 @@ class Change:
 
 
 class Recorded:
-    """The outcome: the config's old and new bytes, the ledger entry, and what was written."""
+    """The outcome: the config's old and new bytes, the ledger entry, what was written, and
+    the config's ``commit_message`` template (so the caller need not load the config again)."""
 
-    __slots__ = ("config_path", "display", "old", "new", "entry", "entry_text", "warnings", "written")
+    __slots__ = ("config_path", "display", "old", "new", "entry", "entry_text", "warnings", "written", "commit_template")
 
     def __init__(self, config_path: Path, display: str, old: bytes, new: bytes, entry: ledger.Entry, entry_text: str, warnings: list[rules.Violation]) -> None:
         self.config_path = config_path
@@ -67,6 +68,7 @@ class Recorded:
         self.entry_text = entry_text
         self.warnings = warnings
         self.written = False
+        self.commit_template = DEFAULT_COMMIT_MESSAGE
 
     def diff(self) -> str:
         import difflib
@@ -92,6 +94,7 @@ def record(config_path: str, change: Change, *, display: str | None = None, dry_
         old = read_config_bytes(config_path)
         config = load_config_bytes(shown, old, spans=True)
         result = _edit(config, shown, old, change, folder)
+        result.commit_template = config.commit_message
         if not dry_run:
             from .writer import write_files
 

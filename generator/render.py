@@ -257,7 +257,7 @@ def make_environment(templates_dir: str | None = None) -> SandboxedEnvironment:
         lstrip_blocks=True,
         auto_reload=False,
     )
-    env.globals["commit_message"] = lambda agent, environment: md_escape(record.commit_message(agent, environment))
+    env.globals["commit_message"] = _commit_message
     env.filters.update(
         code=code,
         code_title=code_title,
@@ -272,6 +272,13 @@ def make_environment(templates_dir: str | None = None) -> SandboxedEnvironment:
         duration_words=duration_words,
     )
     return env
+
+
+@jinja2.pass_context
+def _commit_message(context: Any, agent: str, environment: str) -> str:
+    """The config's commit message for a config update of ``agent`` in ``environment``
+    (plain text: ``{{ }}`` escapes it, ``|code`` shows it as code)."""
+    return record.commit_message(agent, environment, context.get("commit_template"))
 
 
 class RenderedPage:
@@ -330,9 +337,15 @@ def build_context(config: Config, config_display: str, violations: list[rules.Vi
                 "monitoring": e.monitoring,
                 "alerting": e.alerting,
                 "freeze": [w.describe() for w in e.freeze],
+                "monitoring_notes": list(e.monitoring_notes or ()),
+                "watch_for": e.watch_for,
+                "watch_words": duration_words(e.watch_for) if e.watch_for else None,
             }
             for i, e in enumerate(config.environments.values())
         ],
+        # a repository path is not part of the site: shown as code; an http(s) URL is linked (link_to)
+        "links": [{"title": link.title, "url": link.url, "web": link.url.startswith(("http://", "https://"))} for link in config.links or ()],
+        "commit_template": config.commit_message,
         "environment_order": config.environment_order,
         "history": ledger_view["entries"],
         "agents": show["agents"],

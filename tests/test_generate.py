@@ -538,6 +538,7 @@ def test_the_playbook_has_every_section(project: Path) -> None:
         "## Rollback",
         "### The engine each agent goes back to",
         "## See also",
+        "## Related documents",
     ]
     lifecycle = text.split("## Promotion flow")[0]
     for state in ("blocked", "ready", "promoted", "done"):
@@ -554,8 +555,8 @@ def test_the_playbook_has_every_section(project: Path) -> None:
     assert "    - [ ] Stage smoke tests passing: `make smoke-test-stage`" in stage_prod
     assert "`projects/<project>/locations/<region>/reasoningEngines/<number>`" in text
     assert "`promotion record --agent bob --env dev --from-deploy-log deploy.log`" in text
-    assert "- **prod** (Production workloads): full monitoring; alerting on" in text
-    assert "hour" not in text  # no duration nobody configured
+    assert "- **prod** (Production workloads): full monitoring; alerting on; watch it for 24 hours after a promotion." in text
+    # a config that sets no `watch_for` gets no duration: tests/test_playbook.py (the seed's form)
     assert "](matrix.md)" in text and "`config/agent_engine_envs.yaml`" in text
 
 
