@@ -185,6 +185,27 @@ def code_title(value: Any, title: Any) -> Markup:
     return Markup(f'<code title="{attr_escape(str(title))}">{md_escape(str(value))}</code>')
 
 
+def resource(value: Any) -> Markup:
+    """An engine ID shown in full: a resource name (or bare number) as
+    ``<code class="promo-resource">`` with a ``<wbr>`` after each "/", so it breaks there and
+    nowhere else on a phone (promotion.css) and gets a copy button (promotion-copy.js). Rule
+    PR002 only lets resource names and numbers through, but each part is escaped anyway. A
+    placeholder is shown as itself, as plain inline code (nothing to copy)."""
+    text = str(value)
+    if model.is_placeholder(text):
+        return code(text)
+    parts = text.split("/")
+    return Markup('<code class="promo-resource">' + "/<wbr>".join(_markdown(part, start=False, end=False) for part in parts) + "</code>")
+
+
+def key_path(value: Any) -> Markup:
+    """A dotted config key (``agents.<agent key>.environments...``) as
+    ``<code class="promo-key">`` with a ``<wbr>`` after each ".": a long key breaks between
+    its keys on a phone and never inside one (promotion.css)."""
+    parts = str(value).split(".")
+    return Markup('<code class="promo-key">' + ".<wbr>".join(_markdown(part, start=False, end=False) for part in parts) + "</code>")
+
+
 _HTTP_URL_RE = re.compile(r"^https?://[^\s<>\"'`\\]+$")
 
 
@@ -261,6 +282,8 @@ def make_environment(templates_dir: str | None = None) -> SandboxedEnvironment:
     env.filters.update(
         code=code,
         code_title=code_title,
+        resource=resource,
+        key_path=key_path,
         attr_value=attr_value,
         link_to=link_to,
         code_spans=code_spans,

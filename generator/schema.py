@@ -10,6 +10,7 @@ checked-in copy (a test fails when it drifts) that editors use through the
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from . import model
@@ -46,15 +47,25 @@ def json_schema_text() -> str:
 
 
 def reference_rows() -> list[dict[str, str]]:
-    """One row per key of the config (dotted path with `<name>` for map keys), for the docs."""
+    """One row per key of the config (dotted path with `<name>` for map keys), for the docs:
+    ``group`` is the top-level key it lives under ("" for a top-level key without keys of its
+    own), ``anchor`` the heading id the reference page gives it."""
+    entries = list(model.Config.KIND.entries(""))
+
+    def top(path: str) -> str:
+        return path.split(".")[0].removesuffix("[]")  # `links[].title` lives under `links`
+
+    parents = {top(path) for path, _kind, _required in entries if "." in path}
     return [
         {
             "path": path,
+            "group": top(path) if top(path) in parents else "",
+            "anchor": re.sub(r"[^a-z0-9]+", "-", path.replace("[]", ".item").lower()).strip("-"),
             "type": kind.type_name,
             "required": required,
             "default": "" if kind.default is None or kind.default is REQUIRED else json.dumps(kind.default),
             "allowed": kind.allowed(),
             "description": kind.doc,
         }
-        for path, kind, required in model.Config.KIND.entries("")
+        for path, kind, required in entries
     ]

@@ -379,7 +379,9 @@ class EngineUI:
     """Selectors for the theme's own markup, which differs between mkdocs-material and Zensical.
 
     Material's search is a form in the header: an ``input.md-search__input`` and a result
-    list rendered in the page. Zensical's header has only a ``.md-search__button``; it opens
+    list rendered in the page; on a phone the input is hidden behind the header's search
+    icon (a ``label`` for the ``__search`` toggle), clicked first there. Zensical's phone
+    header has the same icon instead of its Search button. Zensical's header has only a ``.md-search__button``; it opens
     a dialog in a *closed* shadow root (opened by OPEN_SHADOW_ROOTS, and Playwright's CSS
     engine pierces open ones) whose class names are minified, so its parts are found by
     their ARIA roles. Everything else the tests touch (``article``, tables, the palette
@@ -388,20 +390,35 @@ class EngineUI:
 
     def __init__(self, name: str, search_opener: str | None, search_input: str, search_result: str) -> None:
         self.name = name
-        self.search_opener = search_opener  # clicked first to show the search box, if any
+        self.search_opener = search_opener  # clicked first when the search box is hidden, if any
         self.search_input = search_input
         self.search_result = search_result  # each result's link (href, text)
 
 
+#: Both themes' header search icon on a phone (a label toggling ``#__search``).
+_PHONE_SEARCH_ICON = 'label.md-header__button[for="__search"]:visible'
+
 ENGINE_UI = {
-    "mkdocs": EngineUI("mkdocs", None, "input.md-search__input", ".md-search-result__item > a"),
+    "mkdocs": EngineUI("mkdocs", _PHONE_SEARCH_ICON, "input.md-search__input", ".md-search-result__item > a"),
     "zensical": EngineUI(
         "zensical",
-        ".md-search__button",
+        f".md-search__button:visible, {_PHONE_SEARCH_ICON}",
         'dialog[aria-label="Search"] input[role="combobox"]',
         'dialog[aria-label="Search"] ol[role="listbox"] a[role="option"]',
     ),
 }
+
+
+#: Whether a click at the element's centre would reach it (material's phone search input is
+#: "visible" but outside the viewport until its toggle opens it). Asked of the element's own
+#: root: Zensical's input lives in a shadow root.
+_REACHABLE_JS = """
+el => {
+  const r = el.getBoundingClientRect();
+  const hit = el.getRootNode().elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+  return hit !== null && (hit === el || el.contains(hit));
+}
+"""
 
 
 def search(page: Any, ui: EngineUI, query: str) -> list[dict[str, str]]:
@@ -414,7 +431,7 @@ def search(page: Any, ui: EngineUI, query: str) -> list[dict[str, str]]:
 
     box = page.locator(ui.search_input)
     for _attempt in range(3):
-        if ui.search_opener and not box.is_visible():
+        if ui.search_opener and not (box.is_visible() and box.evaluate(_REACHABLE_JS)):
             page.locator(ui.search_opener).first.click()
         box.click()
         box.fill("")
@@ -430,8 +447,10 @@ def search(page: Any, ui: EngineUI, query: str) -> list[dict[str, str]]:
 # --- measurements in the page (phones) ---------------------------------------------------------
 
 #: Inline code in the article that wraps where it must not: any ``code`` outside ``pre`` on
-#: more than one line box, except ``code.promo-resource``, which may wrap, but only right
-#: after a "/" (each line but the last ends with one). Lines are found character by character.
+#: more than one line box, except ``code.promo-resource`` (a full engine resource name), which
+#: may wrap, but only right after a "/" (each line but the last ends with one), and
+#: ``code.promo-key`` (a dotted config key), likewise after a ".". Lines are found character
+#: by character.
 CODE_WRAPS_JS = """
 () => {
   const lines = (element) => {
@@ -453,9 +472,10 @@ CODE_WRAPS_JS = """
   const bad = [];
   for (const code of document.querySelectorAll("article code")) {
     if (code.closest("pre") || code.getClientRects().length === 0) continue;  // blocks; hidden (closed details)
-    if (code.classList.contains("promo-resource")) {
+    const breaks = code.classList.contains("promo-resource") ? "/" : code.classList.contains("promo-key") ? "." : null;
+    if (breaks) {
       const rows = lines(code);
-      if (rows.slice(0, -1).some(row => !row.endsWith("/"))) bad.push({ text: code.textContent, lines: rows });
+      if (rows.slice(0, -1).some(row => !row.endsWith(breaks))) bad.push({ text: code.textContent, lines: rows });
     } else if (code.getClientRects().length !== 1) {
       bad.push({ text: code.textContent, lines: lines(code) });
     }

@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 import pytest
-from conftest import FOUR_ENVS_FIXTURE, PLACEHOLDER_FIXTURE, engine_resource, mutate, set_env_field
+from conftest import DEPLOYED_FIXTURE, FOUR_ENVS_FIXTURE, PLACEHOLDER_FIXTURE, engine_resource, mutate, set_env_field
 from site_helpers import (
     ARTIFACTS,
     CODE_WRAPS_JS,
@@ -103,6 +103,12 @@ def site(browser: Any, engine: str, tmp_path_factory: pytest.TempPathFactory) ->
 @pytest.fixture(scope="session")
 def hostile_site(browser: Any, engine: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     yield from _served_site(tmp_path_factory, engine, "hostile", hostile_config_text())
+
+
+@pytest.fixture(scope="session")
+def deployed_site(browser: Any, engine: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """tests/fixtures/deployed.yaml: every engine a real resource name."""
+    yield from _served_site(tmp_path_factory, engine, "deployed", DEPLOYED_FIXTURE.read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="session")
@@ -352,23 +358,94 @@ def test_inline_code_never_wraps_inside_a_token_on_a_phone(phone: Any, site: Sit
     assert checked > 50, checked
 
 
-def test_a_resource_name_wraps_only_after_a_slash_on_a_phone(phone: Any, site: Site) -> None:
-    """The CSS contract for the templates' ``<code class="promo-resource">`` with a ``<wbr>``
-    after each "/": it wraps on a phone, and only there (not after its hyphens). The element
-    is put into a built page here; the templates don't emit it yet."""
+#: Each full resource name on the page (``code.promo-resource``): its text, how many line
+#: boxes it takes, and the copy button promotion-copy.js put after it.
+RESOURCES_JS = """
+() => [...document.querySelectorAll("article code.promo-resource")].map(code => {
+  const button = code.nextElementSibling;
+  const box = button && button.getBoundingClientRect();
+  return {
+    text: code.textContent,
+    rects: code.getClientRects().length,
+    button: button && button.matches("button.promo-copy") ? { label: button.getAttribute("aria-label"), right: box.right, width: box.width } : null,
+  };
+})
+"""
+
+
+def test_full_resource_names_wrap_only_after_a_slash_and_have_a_copy_button_on_a_phone(phone: Any, site: Site) -> None:
+    """bob's dev and stage engines are real: their agent page and the dev -> stage step page
+    show each full resource name (not only a tooltip), which wraps on a phone, only after a "/",
+    with a copy button beside it inside the viewport."""
+    config = load_config(str(site.config_path), display=CONFIG_REL)
+    bob = config.agents["bob"].environments
+    names = [bob["dev"].engine_id, bob["stage"].engine_id]
     page, watch = open_page(phone, site)
-    visit(page, watch, site.url("playbook/"))
-    rows = page.evaluate(
-        """() => {
-          const p = document.createElement("p");
-          p.innerHTML = "Engine: <code class='promo-resource'>" +
-            "projects/bobs-brain-dev/locations/us-central1/reasoningEngines/1234567890123456789".replaceAll("/", "/<wbr>") + "</code>";
-          document.querySelector("article").appendChild(p);
-          return p.firstElementChild.getClientRects().length;
-        }"""
-    )
-    assert rows > 1, "a 90-character resource name should wrap at 390 px"
-    assert page.evaluate(CODE_WRAPS_JS) == []
+    for path in ("agents/bob/", "promotions/dev-to-stage/"):
+        visit(page, watch, site.url(path))
+        found = page.evaluate(RESOURCES_JS)
+        assert [r["text"] for r in found] == names, f"{path}: {found}"
+        for resource in found:
+            assert resource["rects"] > 1, f"{path}: a 90-character resource name should wrap at 390 px: {resource}"
+            assert resource["button"] and resource["button"]["label"] == f"Copy {resource['text']}", f"{path}: {resource}"
+            assert resource["button"]["width"] > 0 and resource["button"]["right"] <= PHONE["width"], f"{path}: {resource}"
+        assert page.evaluate(CODE_WRAPS_JS) == [], path
+        assert watch.errors == [], watch.errors
+
+
+def test_the_copy_button_copies_the_full_resource_name(browser: Any, site: Site) -> None:
+    ctx = browser.new_context(viewport=PHONE)
+    try:
+        ctx.grant_permissions(["clipboard-read", "clipboard-write"], origin=site.base.rstrip("/"))
+        page, watch = open_page(ctx, site)
+        visit(page, watch, site.url("agents/bob/"))
+        code = page.locator("article code.promo-resource").first
+        name = code.inner_text().replace("\n", "")
+        assert name.startswith("projects/bobs-brain-dev/locations/us-central1/reasoningEngines/"), name
+        button = page.locator("article code.promo-resource + button.promo-copy").first
+        button.click()
+        page.wait_for_function("() => document.querySelector('article button.promo-copy').textContent === 'Copied'")
+        assert page.evaluate("navigator.clipboard.readText()") == name
+        assert watch.errors == [], watch.errors
+    finally:
+        ctx.close()
+
+
+#: The verdict badges (``.promo-state``) in column 2 of the article's tables: their right edges.
+VERDICTS_JS = """
+() => [...document.querySelectorAll("article table tbody tr > td:nth-child(2) .promo-state")]
+  .map(b => ({ text: b.innerText.trim(), right: b.getBoundingClientRect().right }))
+"""
+
+
+def test_verdicts_are_in_view_on_a_phone_without_scrolling_sideways(phone: Any, site: Site) -> None:
+    """At 2 a.m. on a phone, the step page's agents and the matrix's steps show their verdict
+    without a sideways scroll: each badge in column 2 ends inside the 390 px viewport."""
+    page, watch = open_page(phone, site)
+    for path, rows in (("promotions/dev-to-stage/", 2), ("promotions/stage-to-prod/", 2), ("matrix/", 2)):
+        visit(page, watch, site.url(path))
+        verdicts = page.evaluate(VERDICTS_JS)
+        assert len(verdicts) == rows, f"{path}: {verdicts}"
+        outside = [v for v in verdicts if v["right"] > PHONE["width"]]
+        assert outside == [], f"{path}: verdicts beyond the 390 px viewport: {outside}"
+
+
+def test_search_finds_the_agent_by_full_resource_name_and_by_bare_number_on_a_phone(phone: Any, deployed_site: Site) -> None:
+    """The full name, its bare number, and its tail as a console URL shows it
+    (``reasoningEngines/<number>``: found only because the search splits words at "/" too,
+    mkdocs.yml's ``separator``)."""
+    config = load_config(str(deployed_site.config_path), display=CONFIG_REL)
+    page, watch = open_page(phone, deployed_site)
+    for agent, env in (("bob", "dev"), ("foreman", "prod")):
+        engine_id = config.agents[agent].environments[env].engine_id
+        number = engine_id.rsplit("/", 1)[-1]
+        assert engine_id.startswith("projects/") and number.isdigit(), engine_id
+        for query in (engine_id, number, f"reasoningEngines/{number}"):
+            visit(page, watch, deployed_site.url())
+            results = search(page, deployed_site.ui, query)
+            paths = [urlsplit(r["href"]).path for r in results]
+            assert f"/agents/{agent}/" in paths, f"searching {query!r}: {results}"
+    assert watch.errors == [], watch.errors
 
 
 def test_mermaid_text_stays_readable_on_a_phone_with_four_environments(phone: Any, four_envs_site: Site) -> None:

@@ -577,8 +577,14 @@ def test_reference_pages_come_from_the_code(project: Path) -> None:
     for rule in rules.RULES:
         assert f"## {rule.id} {{: #{rule.id.lower()} }}" in rules_page
     schema_page = (project / "site-docs" / "reference" / "config-schema.md").read_text(encoding="utf-8")
-    rows = [line for line in schema_page.split("\n") if line.startswith("| ") and not line.startswith("| Key")]
-    assert len(rows) == len(schema.reference_rows())
+    entries = [line for line in schema_page.split("\n") if line.startswith("### ")]
+    rows = schema.reference_rows()
+    assert len(entries) == len(rows)
+    for entry, row in zip(entries, rows, strict=True):  # one heading per key, in order, with its anchor
+        assert entry.startswith('### <code class="promo-key">') and entry.endswith(f"{{: #{row['anchor']} }}"), entry
+        shown = re.sub(r"\\(.)", r"\1", entry.replace(".<wbr>", ".").replace("&lt;", "<"))  # as the page shows it
+        assert shown.startswith(f'### <code class="promo-key">{row["path"]}</code>'), entry
+    assert "| Key |" not in schema_page  # no six-column table left to squeeze on a phone
 
 
 # --- CLAUDE.md ----------------------------------------------------------------------------
