@@ -99,10 +99,10 @@ def synthetic_config(agents: int, deployed: bool) -> str:
         "prod": ("Production workloads", "false", "full", "true"),
     }
     for env in ENVIRONMENTS:
-        description, auto, monitoring, alerting = describe[env]
+        purpose, auto, monitoring, alerting = describe[env]
         out += [
             f"  {env}:",
-            f"    description: {description}",
+            f"    purpose: {purpose}",
             f"    auto_deploy: {auto}",
             f"    monitoring: {monitoring}",
             f"    alerting: {alerting}",
@@ -115,7 +115,7 @@ def synthetic_config(agents: int, deployed: bool) -> str:
             f"  {key}:",
             f"    display_name: Agent {i:05d}",
             f"    description: Handles workload {i} of the synthetic fleet and routes follow-ups to a team",
-            f"    directory: agents/{key}",
+            f"    agent_dir: agents/{key}",
             "    environments:",
         ]
         for env in ENVIRONMENTS:
