@@ -26,6 +26,15 @@ from .model import Config
 from .paths import builtin_templates_dir
 from .text import plural
 
+
+def _markup(text: str) -> Markup:
+    """``Markup(text)`` for a ``str``: the same value, without ``Markup.__new__``'s ``__html__``
+    check (a plain string has none), which costs more than the filter itself."""
+    return _new_str(Markup, text)
+
+
+_new_str = str.__new__
+
 _VERBATIM_RE = re.compile(r"^[A-Za-z0-9 ._/-]*$")
 
 # What Markdown (Python-Markdown with mkdocs.yml's extensions) would act on, and how each
@@ -154,6 +163,8 @@ def attr_escape(text: str) -> str:
 
 
 def _finalize(value: Any) -> Any:
+    if type(value) is str:  # most values: the checks below, in their order, can't apply
+        return md_escape(value)
     if isinstance(value, Markup):
         return value
     if isinstance(value, bool):
@@ -174,15 +185,24 @@ _TEMPLATE_SYNTAX_RE = re.compile(r"\{[{%#]")
 def code(value: Any) -> Markup:
     """Inline code: backticks around the text as it is when a code span can hold it (see
     ``_CODE_SPAN_RE``), else ``<code>`` with escaped content."""
-    text = str(value)
+    return _code(str(value))
+
+
+@lru_cache(maxsize=1 << 14)  # keys, directories and reasons repeat across pages
+def _code(text: str) -> Markup:
     if _CODE_SPAN_RE.fullmatch(text) and not _TEMPLATE_SYNTAX_RE.search(text):
-        return Markup(f"`{text}`")
-    return Markup(f"<code>{md_escape(text)}</code>")
+        return _markup(f"`{text}`")
+    return _markup(f"<code>{md_escape(text)}</code>")
 
 
 def code_title(value: Any, title: Any) -> Markup:
     """Inline code showing a short form, with the full value in a tooltip (``title`` attribute)."""
-    return Markup(f'<code title="{attr_escape(str(title))}">{md_escape(str(value))}</code>')
+    return _code_title(str(value), str(title))
+
+
+@lru_cache(maxsize=1 << 14)
+def _code_title(value: str, title: str) -> Markup:
+    return _markup(f'<code title="{attr_escape(title)}">{md_escape(value)}</code>')
 
 
 def resource(value: Any) -> Markup:
@@ -214,25 +234,29 @@ def link_to(text: Any, url: Any) -> Markup:
     anything else (``javascript:``, a path, text) is shown as text beside it, never as a link."""
     label = md_escape(str(text))
     if url and _HTTP_URL_RE.match(str(url)):
-        return Markup(f'<a href="{attr_escape(str(url))}">{label}</a>')
-    return Markup(label + (f" ({md_escape(str(url))})" if url else ""))
+        return _markup(f'<a href="{attr_escape(str(url))}">{label}</a>')
+    return _markup(label + (f" ({md_escape(str(url))})" if url else ""))
 
 
 def attr_value(value: Any) -> Markup:
     """Text for inside a double-quoted HTML attribute written in a template (``title="{{ x|attr_value }}"``)."""
-    return Markup(attr_escape(str(value)))
+    return _markup(attr_escape(str(value)))
 
 
 def code_spans(value: Any) -> Markup:
     """Documentation text written in the code (rule titles, schema descriptions), where
     backticks mark code: each `` `span` `` becomes inline code (``code``) and the rest is
     escaped. Unbalanced backticks are shown as they are."""
-    text = str(value)
+    return _code_spans(str(value))
+
+
+@lru_cache(maxsize=1 << 12)  # blockers' reasons and next steps repeat for every agent
+def _code_spans(text: str) -> Markup:
     parts = text.split("`")
     if len(parts) % 2 == 0:
-        return Markup(md_escape(text))
+        return _markup(md_escape(text))
     last = len(parts) - 1
-    return Markup("".join(_markdown(part, start=i == 0, end=i == last) if i % 2 == 0 else code(part) for i, part in enumerate(parts)))
+    return _markup("".join(_markdown(part, start=i == 0, end=i == last) if i % 2 == 0 else code(part) for i, part in enumerate(parts)))
 
 
 def verbatim(value: Any) -> Markup:
@@ -244,31 +268,71 @@ def verbatim(value: Any) -> Markup:
     text = str(value)
     if not _VERBATIM_RE.match(text):
         raise ValueError(f"value {text!r} can't be placed in a code block safely")
-    return Markup(text)
+    return _markup(text)
+
+
+_BADGES: dict[str, Markup] = {}
 
 
 def status_badge(status: str) -> Markup:
     """Status as colour plus a word (never colour alone)."""
+    badge = _BADGES.get(status) if type(status) is str else None
+    if badge is not None:
+        return badge
     if status not in model.STATUSES:
         raise ValueError(f"unknown status {status!r}")
-    return Markup(f'<span class="promo-badge promo-status-{status}">{status}</span>')
+    badge = _BADGES[status] = _markup(f'<span class="promo-badge promo-status-{status}">{status}</span>')
+    return badge
 
 
 def state_badge(state: str) -> Markup:
     """A lifecycle state (blocked, ready, promoted, done) as colour plus its word."""
     if state not in _STATES:
         raise ValueError(f"unknown lifecycle state {state!r}")
-    return Markup(f'<span class="promo-badge promo-state promo-state-{state}">{state}</span>')
+    return _markup(f'<span class="promo-badge promo-state promo-state-{state}">{state}</span>')
 
 
 _STATES = frozenset(s.value for s in lifecycle.State)
 
 
+#: Names a plain dict has as attributes (``items``, ``keys``, ``get``...): for these, Jinja's
+#: ``x.name`` finds the method first, and the fast path below leaves them to the sandbox.
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+class _Environment(SandboxedEnvironment):
+    """Jinja's sandbox, with the lookup the pages do most (``row.status`` on a plain dict of
+    the context) taken without the sandbox's detour.
+
+    For ``obj.name`` the sandbox first tries ``getattr(obj, name)``, which on a plain dict
+    fails with an AttributeError (an exception per lookup: a third of the render), and then
+    returns ``obj[name]`` unchecked (items are data, never attributes). A plain ``dict`` has
+    no other attributes than its class's, so for a name that is not one of them the result
+    is ``obj[name]`` or undefined either way; everything else (objects, ``loop``, dict
+    methods, subclasses) goes through the sandbox's checks as before.
+    """
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except (TypeError, LookupError):  # as the sandbox: no such key is undefined
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
+
+
 def make_environment(templates_dir: str | None = None) -> SandboxedEnvironment:
-    """The sandboxed, strict environment; a team's ``--templates DIR`` is searched first."""
+    """The sandboxed, strict environment; a team's ``--templates DIR`` is searched first.
+
+    Compiled templates are cached (``bytecode_cache``): Jinja reuses one only for the same
+    template file with the same source (it compares a checksum of the text), and the folder
+    is named after Jinja's, Python's and this package's versions and source files, so a
+    template or generator change can never run stale code. The cache holds code, never
+    pages: every run, ``--check`` included, renders every page.
+    """
     searchpath = [str(Path(templates_dir))] if templates_dir else []
     searchpath.append(str(builtin_templates_dir()))
-    env = SandboxedEnvironment(
+    env = _Environment(
         loader=jinja2.FileSystemLoader(searchpath),
         undefined=jinja2.StrictUndefined,
         finalize=_finalize,
@@ -277,6 +341,7 @@ def make_environment(templates_dir: str | None = None) -> SandboxedEnvironment:
         trim_blocks=True,
         lstrip_blocks=True,
         auto_reload=False,
+        bytecode_cache=_bytecode_cache(),
     )
     env.globals["commit_message"] = _commit_message
     env.filters.update(
@@ -302,6 +367,71 @@ def _commit_message(context: Any, agent: str, environment: str) -> str:
     """The config's commit message for a config update of ``agent`` in ``environment``
     (plain text: ``{{ }}`` escapes it, ``|code`` shows it as code)."""
     return record.commit_message(agent, environment, context.get("commit_template"))
+
+
+#: Where compiled templates are kept: ``$PROMOTION_CACHE_DIR`` (empty: no cache), else the
+#: user's cache folder (``$XDG_CACHE_HOME`` or ``~/.cache``) ``/promotion``.
+CACHE_ENV = "PROMOTION_CACHE_DIR"
+
+
+def cache_root() -> Path | None:
+    import os
+
+    configured = os.environ.get(CACHE_ENV)
+    if configured is not None:
+        return Path(configured) if configured else None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "promotion" if os.path.isabs(base) else None
+
+
+def _code_key() -> str:
+    """What compiled code depends on besides a template's text: Jinja, Python, and this
+    package's source (name, size and mtime of every file, as ``state.py`` tracks them)."""
+    import hashlib
+    import os
+    import sys
+
+    package = Path(__file__).resolve().parent
+    parts = [jinja2.__version__, sys.version, str(package)]
+    for entry in sorted(os.scandir(package), key=lambda e: e.name):
+        if entry.name.endswith(".py"):
+            st = entry.stat()
+            parts.append(f"{entry.name}:{st.st_size}:{st.st_mtime_ns}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+class _BytecodeCache(jinja2.FileSystemBytecodeCache):
+    """Jinja's file cache that never fails a run: a damaged file or a folder that can't be
+    read or written only costs the compile."""
+
+    def load_bytecode(self, bucket: Any) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except Exception:  # noqa: BLE001 - unpickling a damaged file can raise anything
+            bucket.reset()  # compile again (and overwrite it)
+
+    def dump_bytecode(self, bucket: Any) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
+
+
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    import os
+
+    root = cache_root()
+    if root is None:
+        return None
+    folder = root / f"jinja-{_code_key()}"
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = os.stat(folder)
+    except OSError:
+        return None
+    if hasattr(os, "getuid") and (st.st_uid != os.getuid() or st.st_mode & 0o022):
+        return None  # compiled code is loaded and run: only from a folder that is the user's alone
+    return _BytecodeCache(str(folder))
 
 
 class RenderedPage:

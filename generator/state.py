@@ -21,13 +21,13 @@ from pathlib import Path
 
 from . import __version__
 from .errors import WriteRefused
-from .writer import markdown_files, write_files
+from .writer import markdown_names, write_files
 
 STATE_FILE = ".promotion-state.json"
-_FORMAT = 1
+_FORMAT = 2
 
 
-def _stat_files(paths: list[Path]) -> str:
+def _stat_files(paths: list[str]) -> str:
     """Name, size and mtime of each file: enough to notice an edited template or source file
     (and far cheaper than reading them on every run)."""
     parts = []
@@ -40,25 +40,38 @@ def _stat_files(paths: list[Path]) -> str:
     return "\n".join(parts)
 
 
+def _files_under(folder: str, suffix: str, recursive: bool) -> list[str]:
+    """Every file under ``folder`` whose name ends with ``suffix``, sorted (none if it is not a folder)."""
+    found: list[str] = []
+    if recursive:
+        for here, dirs, files in os.walk(folder):
+            dirs.sort()
+            found += [os.path.join(here, name) for name in files if name.endswith(suffix)]
+        return sorted(found)
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    return sorted(os.path.join(folder, name) for name in names if name.endswith(suffix))
+
+
 def fingerprint(config_path: Path, template_dirs: list[Path], options_key: str) -> str:
     """One string naming everything a generate run reads, with each file's size and mtime
     (the same make-style test the outputs get; hashing contents would cost more than the run)."""
-    package = Path(__file__).resolve().parent
-    templates: list[Path] = []
-    for folder in template_dirs:
-        if folder.is_dir():
-            templates += sorted(folder.rglob("*.j2"))
     from .ledger import ledger_dir
 
-    ledger = ledger_dir(config_path)
+    package = os.path.dirname(os.path.realpath(__file__))
+    templates: list[str] = []
+    for folder in template_dirs:
+        templates += _files_under(str(folder), ".j2", recursive=True)
     parts = [
         f"format={_FORMAT}",
         f"version={__version__}",
         options_key,
-        _stat_files([config_path]),
-        _stat_files(sorted(ledger.glob("*.yaml")) if ledger.is_dir() else []),
+        _stat_files([str(config_path)]),
+        _stat_files(_files_under(str(ledger_dir(config_path)), ".yaml", recursive=False)),
         _stat_files(templates),
-        _stat_files(sorted(package.glob("*.py"))),
+        _stat_files(_files_under(package, ".py", recursive=False)),
     ]
     return "\n".join(parts)
 
@@ -71,27 +84,37 @@ def _stat(path: str) -> list[int] | None:
     return [st.st_size, st.st_mtime_ns]
 
 
+def _names(out_dir: Path, outputs: list[str]) -> list[str]:
+    """Every output and every Markdown file in the output folder, sorted, once each."""
+    return sorted(set(outputs).union(markdown_names(out_dir)))
+
+
 def snapshot(out_dir: Path, outputs: list[Path]) -> dict[str, object]:
     """Size and mtime of every output and every Markdown file in the output folder."""
-    names = sorted({str(p) for p in outputs} | {str(p) for p in markdown_files(out_dir)})
-    return {name: _stat(name) for name in names}
+    return {name: _stat(name) for name in _names(out_dir, [str(p) for p in outputs])}
 
 
 def matches(out_dir: Path, fp: str) -> list[str] | None:
     """The recorded output paths when the state says nothing would change, else None."""
+    import json
+
     try:
-        state = json.loads((out_dir / STATE_FILE).read_text(encoding="utf-8"))
+        state = json.loads((out_dir / STATE_FILE).read_bytes())
     except (OSError, ValueError):
         return None
     if not isinstance(state, dict) or state.get("fingerprint") != fp:
         return None
     files = state.get("files")
     outputs = state.get("outputs")
-    if not isinstance(files, dict) or not isinstance(outputs, list):
+    if not isinstance(files, dict) or not isinstance(outputs, list) or not all(type(p) is str for p in outputs):
         return None
-    if snapshot(out_dir, [Path(p) for p in outputs]) != files:
+    names = _names(out_dir, outputs)
+    if len(names) != len(files):  # a Markdown file came or went
         return None
-    return [str(p) for p in outputs]
+    for name in names:  # stops at the first difference
+        if files.get(name, False) != _stat(name):
+            return None
+    return outputs
 
 
 def record(out_dir: Path, fp: str, outputs: list[Path]) -> None:

@@ -150,14 +150,16 @@ def plan_changes(planned: list[PlannedFile], out_dir: Path, *, force: bool = Fal
     hand-edited generated files only with ``force``. Every problem is collected first
     and raised as one WriteRefused, so nothing is written when anything is refused.
     """
-    root = out_dir.resolve()
+    real = _RealPaths()
+    root = real(out_dir)
+    inside = root if root.endswith(os.sep) else root + os.sep
     problems: list[Problem] = []
     changes: list[FileChange] = []
-    seen: dict[Path, Path] = {}
+    seen: dict[str, Path] = {}
 
     for item in planned:
-        target = item.path.resolve()
-        if item.kind == KIND_PAGE and (target == root or not target.is_relative_to(root)):
+        target = real(item.path)
+        if item.kind == KIND_PAGE and (target == root or not target.startswith(inside)):
             problems.append(
                 _problem(
                     item.path,
@@ -192,7 +194,7 @@ def plan_changes(planned: list[PlannedFile], out_dir: Path, *, force: bool = Fal
         if change is not None:
             changes.append(change)
 
-    for path in _orphan_candidates(out_dir, set(seen)):
+    for path in _orphan_candidates(out_dir, set(seen), real):
         try:
             old = _read(path)
         except OSError as error:
@@ -231,7 +233,8 @@ def apply_changes(changes: list[FileChange]) -> int:
     """
     writes = [(c.path, c.new) for c in changes if c.action in (Action.CREATE, Action.UPDATE) and c.new is not None]
     deletes = [c for c in changes if c.action is Action.DELETE]
-    written = write_files(writes)
+    written = _write_files(writes, True)
+    real = _RealPaths()
     folders: dict[str, None] = {}
     for change in deletes:
         try:
@@ -240,7 +243,7 @@ def apply_changes(changes: list[FileChange]) -> int:
             pass
         except OSError as error:
             raise WriteRefused([_io_problem(change.path, "delete", error)]) from error
-        folders[os.path.dirname(os.path.realpath(change.path))] = None
+        folders[os.path.dirname(real(change.path))] = None
     for folder in folders:
         _fsync_dir(Path(folder))
     return len(written) + len(deletes)
@@ -265,48 +268,61 @@ def write_files(files: list[tuple[Path, bytes]], *, durable: bool = True) -> lis
     kept (a new file gets the umask's). Raises WriteRefused (code "io") when the OS refuses.
     Returns the paths written (a link's target for a link).
     """
-    import tempfile  # pulls in random and shutil: read-only commands never pay for it
+    return [Path(p) for p in _write_files(files, durable)]
 
-    staged: list[tuple[Path, Path, Path]] = []  # (temporary file, target, path as asked)
-    folders: dict[Path, None] = {}
+
+def _write_files(files: list[tuple[Path, bytes]], durable: bool) -> list[str]:
+    """``write_files``, returning the paths written as strings (no Path per page)."""
+    staged: list[tuple[str, str, Path]] = []  # (temporary file, target, path as asked)
+    folders: dict[str, None] = {}
     each = durable and len(files) <= _FSYNC_EACH_UP_TO
+    real = _RealPaths()
+    present: set[str] = set()  # folders known to exist
+    done: list[str] = []
+    renamed = 0
     try:
         for path, data in files:
             try:
-                if not os.path.lexists(path.parent):
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                target = Path(os.path.realpath(path))
+                parent = os.path.dirname(path)
+                if parent not in present:
+                    if not os.path.lexists(path.parent):
+                        path.parent.mkdir(parents=True, exist_ok=True)
+                    present.add(parent)
+                target = real(path)
                 try:
                     mode = os.stat(target).st_mode & 0o7777
                 except FileNotFoundError:
                     mode = 0o666 & ~_current_umask()
-                fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-                staged.append((Path(temp_name), target, path))
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
-                    # mkstemp creates the file 0600; give it the mode the old file had.
-                    os.fchmod(handle.fileno(), mode)
+                fd, temp_name = _create_temp(target)
+                staged.append((temp_name, target, path))
+                try:
+                    view = memoryview(data)
+                    while view:
+                        view = view[os.write(fd, view) :]
+                    # The temporary file is created 0600; give it the mode the old file had.
+                    os.fchmod(fd, mode)
                     if each:
-                        handle.flush()
-                        os.fsync(handle.fileno())
+                        os.fsync(fd)
+                finally:
+                    os.close(fd)
             except OSError as error:
                 raise WriteRefused([_io_problem(path, "write", error)]) from error
         if durable and not each:
             os.sync()
-        done: list[Path] = []
-        while staged:
-            temp, target, path = staged[0]
+        for temp, target, path in staged:
             try:
                 os.replace(temp, target)
             except OSError as error:
                 raise WriteRefused([_io_problem(path, "write", error)]) from error
-            staged.pop(0)
-            folders[target.parent] = None
+            renamed += 1
+            folders[os.path.dirname(target)] = None
             done.append(target)
     except BaseException as error:
-        for temp, _, _ in staged:
+        for temp, _, _ in staged[renamed:]:
             try:
-                temp.unlink(missing_ok=True)
+                os.unlink(temp)
+            except FileNotFoundError:
+                pass
             except OSError as cleanup:
                 # The first error is what went wrong; a leftover temp file is only noted.
                 error.add_note(f"the temporary file {temp} could not be removed: {cleanup}")
@@ -314,8 +330,28 @@ def write_files(files: list[tuple[Path, bytes]], *, durable: bool = True) -> lis
     finally:
         if durable:
             for folder in folders:
-                _fsync_dir(folder)
+                _fsync_dir(Path(folder))
     return done
+
+
+_temp_serial = 0
+
+
+def _create_temp(target: str) -> tuple[int, str]:
+    """A new file beside ``target``, created exclusively and readable by its owner only
+    (as ``tempfile.mkstemp`` makes it, without importing tempfile, random and shutil):
+    ``.<name>.<pid>-<serial><random>.tmp``, a dotfile that no listing here picks up."""
+    global _temp_serial
+    folder, name = os.path.split(target)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        _temp_serial += 1
+        temp = os.path.join(folder, f".{name}.{os.getpid()}-{_temp_serial}{os.urandom(3).hex()}.tmp")
+        try:
+            return os.open(temp, flags, 0o600), temp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary file name beside {target}")
 
 
 def write_atomic(path: Path, data: bytes) -> Path:
@@ -360,19 +396,49 @@ def _compare(path: Path, old: bytes | None, new: bytes) -> FileChange:
     return FileChange(path, Action.UPDATE, old, new)
 
 
-def _orphan_candidates(out_dir: Path, planned: set[Path]) -> list[Path]:
+def _orphan_candidates(out_dir: Path, planned: set[str], real: _RealPaths) -> list[Path]:
     """Every ``*.md`` file under ``out_dir`` that is not planned; links skipped."""
     # A link is something a person made; deleting it is never ours to do.
-    return [path for path in markdown_files(out_dir) if not path.is_symlink() and path.resolve() not in planned]
+    return [path for path in markdown_files(out_dir) if not path.is_symlink() and real(path) not in planned]
+
+
+class _RealPaths:
+    """``os.path.realpath`` for many files in a few folders: each folder is resolved once
+    (``realpath`` checks every component of every path: ten ``lstat`` calls a page), then
+    only the file's own name is checked for a link, which is followed as ``realpath`` does."""
+
+    __slots__ = ("folders",)
+
+    def __init__(self) -> None:
+        self.folders: dict[str, str] = {}
+
+    def __call__(self, path: str | os.PathLike[str]) -> str:
+        text = os.fspath(path)
+        folder, name = os.path.split(text)
+        if name in ("", ".", ".."):
+            return os.path.realpath(text)
+        real = self.folders.get(folder)
+        if real is None:
+            real = self.folders[folder] = os.path.realpath(folder or os.curdir)
+        candidate = os.path.join(real, name)
+        if os.path.islink(candidate):
+            return os.path.realpath(candidate)
+        return candidate
 
 
 def markdown_files(out_dir: Path) -> list[Path]:
     """Every ``*.md`` file under ``out_dir``, sorted; hidden folders skipped, links to folders not followed."""
-    found = []
+    return [Path(name) for name in markdown_names(out_dir)]
+
+
+def markdown_names(out_dir: str | os.PathLike[str]) -> list[str]:
+    """``markdown_files`` as strings (the no-op check lists every page on every run)."""
+    found: list[str] = []
+    join = os.path.join
     # os.walk does not follow links to folders, so nothing outside out_dir is listed.
     for folder, dirs, files in os.walk(out_dir):
         dirs[:] = sorted(name for name in dirs if not name.startswith("."))
-        found += [Path(folder, name) for name in sorted(files) if name.endswith(PAGE_SUFFIX)]
+        found += [join(folder, name) for name in sorted(files) if name.endswith(PAGE_SUFFIX)]
     return found
 
 

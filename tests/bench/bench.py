@@ -54,23 +54,33 @@ FLOOR_CODE = "import sys, yaml\nwith open(sys.argv[1], 'rb') as f:\n    yaml.loa
 
 #: (what, baseline, max ratio). A size-independent budget applies at every size it names.
 BUDGETS: dict[tuple[str, int | None], float] = {
-    ("validate", 1000): 0.7,
-    ("validate --from-env dev --to-env qa", 1000): 0.7,
-    ("generate", 1000): 2.5,
-    ("generate (no-op)", None): 1.3,
+    ("validate", 1000): 0.6,
+    ("validate --from-env dev --to-env qa", 1000): 0.6,
+    ("generate", 1000): 2.0,
+    ("generate (no-op)", None): 1.1,
     ("--help", None): 1.3,
     ("validate (shipped config)", None): 1.3,
-    ("mkdocs build, plugin", None): 1.10,
+    ("mkdocs build, plugin", None): 1.05,
+    ("record", 1000): 1.5,
+    ("validate, 10,000 ledger entries", 1000): 1.5,
 }
+#: Budgets in seconds (this machine kind: 2 vCPU), on the median.
+ABSOLUTE: dict[tuple[str, int], float] = {
+    ("mkdocs build, plugin", 1000): 10.0,
+}
+#: The ledger projects: this many entries beside the config of these sizes (deployed variant).
+LEDGER_ENTRIES = 10000
+LEDGER_SIZES = (1000,)
 #: Growth budgets: the step at the larger size against the same step at the smaller.
 GROWTH = (
     # (step, small size, large size, max time ratio, max peak-memory ratio or None)
     ("mkdocs build, plugin", 100, 1000, 12.0, None),
-    ("validate", 1000, 10000, 11.0, 10.0),
-    ("validate --from-env dev --to-env qa", 1000, 10000, 11.0, 10.0),
-    ("generate", 1000, 10000, 11.0, 10.0),
-    ("generate (no-op)", 1000, 10000, 11.0, 10.0),
-    ("generate --check", 1000, 10000, 11.0, 10.0),
+    ("validate", 1000, 10000, 10.0, 10.0),
+    ("validate --from-env dev --to-env qa", 1000, 10000, 10.0, 10.0),
+    ("generate", 1000, 10000, 10.0, 10.0),
+    ("generate (no-op)", 1000, 10000, 10.0, 10.0),
+    ("generate --check", 1000, 10000, 10.0, 10.0),
+    ("record", 1000, 10000, 10.0, 10.0),
 )
 
 
@@ -99,10 +109,10 @@ def synthetic_config(agents: int, deployed: bool) -> str:
         "prod": ("Production workloads", "false", "full", "true"),
     }
     for env in ENVIRONMENTS:
-        description, auto, monitoring, alerting = describe[env]
+        purpose, auto, monitoring, alerting = describe[env]
         out += [
             f"  {env}:",
-            f"    description: {description}",
+            f"    purpose: {purpose}",
             f"    auto_deploy: {auto}",
             f"    monitoring: {monitoring}",
             f"    alerting: {alerting}",
@@ -115,7 +125,7 @@ def synthetic_config(agents: int, deployed: bool) -> str:
             f"  {key}:",
             f"    display_name: Agent {i:05d}",
             f"    description: Handles workload {i} of the synthetic fleet and routes follow-ups to a team",
-            f"    directory: agents/{key}",
+            f"    agent_dir: agents/{key}",
             "    environments:",
         ]
         for env in ENVIRONMENTS:
@@ -161,6 +171,54 @@ def synthetic_config(agents: int, deployed: bool) -> str:
         '    approval_channel: "#release-managers"',
     ]
     return "\n".join(out) + "\n"
+
+
+def synthetic_ledger(folder: Path, config_text: str, entries: int) -> None:
+    """``entries`` ledger entries for the deployed config ``config_text``, written as
+    ``promotion record`` writes them (``ledger.render_entry``, ``ledger.entry_file_name``),
+    spread over every agent and environment, oldest first; the newest entry of each agent and
+    environment sets the engine and status the config holds (so the ledger agrees with it)."""
+    sys.path.insert(0, str(ROOT))
+    from generator import ledger
+    from generator.loader import load_config_bytes
+
+    config = load_config_bytes("config.yaml", config_text.encode("utf-8"))
+    cells = [(key, env, row) for key, agent in config.agents.items() for env, row in agent.environments.items()]
+    folder.mkdir(parents=True)
+    per_cell: dict[tuple[str, str], int] = {}
+    plan = [cells[i % len(cells)] for i in range(entries)]
+    remaining: dict[tuple[str, str], int] = {}
+    for key, env, _ in plan:
+        remaining[(key, env)] = remaining.get((key, env), 0) + 1
+    for i, (key, env, row) in enumerate(plan):
+        n = per_cell.get((key, env), 0)
+        per_cell[(key, env)] = n + 1
+        last = n + 1 == remaining[(key, env)]
+        number = 9_000_000_000_000_000_000 + i
+        after = row.engine_id if last else f"projects/{row.project_id}/locations/{row.region}/reasoningEngines/{number}"
+        before = f"projects/{row.project_id}/locations/{row.region}/reasoningEngines/{number - 1}" if n else f"TODO-SET-{env.upper()}-ENGINE-ID"
+        micros = 1_760_000_000_000_000 + i * 1_000_000
+        at = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(micros // 1_000_000)) + f".{micros % 1_000_000:06d}Z"
+        entry = ledger.new_entry(
+            agent=key,
+            env=env,
+            action=ledger.Action.RECORD,
+            engine_before=before,
+            engine_after=after,
+            status_before="pending" if not n else "deployed",
+            status_after=row.status if last else "deployed",
+            by="Bench Mark",
+            link=f"https://ci.example.com/runs/{i}",
+            at=at,
+        )
+        (folder / entry.key).write_text(ledger.render_entry(entry), encoding="utf-8")
+
+
+def _must_validate(project: Path, what: str) -> None:
+    """A generated config (and ledger) that does not validate would measure error paths: stop."""
+    wall, peak, stdout = run_once([PROMOTION, "--config", "config.yaml", "validate"], project, (0, 1, 2))
+    if "OK:" not in stdout or "(0 warnings)" not in stdout:
+        raise Failed(f"bench: the synthetic {what} in {project} does not validate cleanly; fix tests/bench/bench.py:\n{stdout[-3000:]}")
 
 
 # --- running one process ----------------------------------------------------------------
@@ -227,7 +285,7 @@ def run_once(cmd: list[str], cwd: Path, expect: tuple[int, ...] = (0,)) -> tuple
     wall, code, peak, stdout, stderr = LAUNCH.run(cmd, cwd)
     if code not in expect:
         raise Failed(f"{' '.join(cmd)} (in {cwd}) exited {code}, expected {expect}:\n{stdout[-2000:]}\n{stderr[-2000:]}")
-    return wall, peak, stdout
+    return wall, peak, stdout + stderr
 
 
 ENV = {**{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}, "NO_MKDOCS_2_WARNING": "1"}
@@ -359,7 +417,9 @@ def build_steps(work: Path, sizes: list[int], mkdocs: bool) -> list[Step]:
             project = work / f"{size}-{variant}"
             project.mkdir()
             config = project / "config.yaml"
-            config.write_text(synthetic_config(size, variant == "deployed"), encoding="utf-8")
+            text = synthetic_config(size, variant == "deployed")
+            config.write_text(text, encoding="utf-8")
+            _must_validate(project, f"config ({size} agents, {variant})")
             promo = [PROMOTION, "--config", "config.yaml"]
             out = OutDir(project)
             steps.append(Step(size, variant, "floor", None, [PYTHON, "-c", FLOOR_CODE, "config.yaml"], project))
@@ -373,20 +433,61 @@ def build_steps(work: Path, sizes: list[int], mkdocs: bool) -> list[Step]:
             noop.verify = _wrote_nothing
             steps.append(noop)
             steps.append(Step(size, variant, "generate --check", "floor", [*promo, "generate", "--no-claude-md", "--out", out, "--check"], project))
+            steps.append(record_step(work, size, variant, text))
             if mkdocs and size in MKDOCS_SIZES and variant == "placeholder":
                 steps += mkdocs_steps(project, size, variant)
+            if size in LEDGER_SIZES and variant == "deployed":
+                steps += ledger_steps(work, size, text, mkdocs)
     return steps
 
 
-def mkdocs_steps(project: Path, size: int, variant: str) -> list[Step]:
+def record_step(work: Path, size: int, variant: str, text: str) -> Step:
+    """``promotion record`` of one deploy, on a fresh copy of the config each round (it edits
+    the config in place and adds a ledger entry). Baseline: validate of the same config."""
+    project = work / f"{size}-{variant}-record"
+    project.mkdir()
+    engine = "projects/fleet-dev-00/locations/europe-west4/reasoningEngines/1234567890123456789"
+    cmd = [PROMOTION, "--config", "config.yaml", "record", "--agent", "agent-00000", "--env", "dev", "--engine-id", engine, "--status", "validated", "--by", "Bench Mark"]
+    step = Step(size, variant, "record", "validate", cmd, project)
+
+    def fresh() -> None:
+        shutil.rmtree(project / "ledger", ignore_errors=True)
+        (project / "config.yaml").write_text(text, encoding="utf-8")
+        os.sync()
+
+    step.prepare = fresh
+    return step
+
+
+def ledger_steps(work: Path, size: int, text: str, mkdocs: bool) -> list[Step]:
+    """The same deployed config with ``LEDGER_ENTRIES`` ledger entries beside it."""
+    project = work / f"{size}-deployed-ledger"
+    project.mkdir()
+    (project / "config.yaml").write_text(text, encoding="utf-8")
+    synthetic_ledger(project / "ledger", text, LEDGER_ENTRIES)
+    _must_validate(project, f"ledger ({LEDGER_ENTRIES} entries, {size} agents)")
+    promo = [PROMOTION, "--config", "config.yaml"]
+    out = OutDir(project)
+    steps = [Step(size, "deployed", "validate, 10,000 ledger entries", "validate", [*promo, "validate"], project)]
+    gen = Step(size, "deployed", "generate, 10,000 ledger entries", "generate", [*promo, "generate", "--no-claude-md", "--out", out], project)
+    gen.prepare = out.next
+    noop = Step(size, "deployed", "generate (no-op), 10,000 ledger entries", "validate, 10,000 ledger entries", [*promo, "generate", "--no-claude-md", "--out", out], project)
+    noop.verify = _wrote_nothing
+    steps += [gen, noop]
+    if mkdocs:
+        steps += mkdocs_steps(project, size, "deployed", " (10,000 ledger entries)")
+    return steps
+
+
+def mkdocs_steps(project: Path, size: int, variant: str, suffix: str = "") -> list[Step]:
     docs = project / "site-docs"
     shutil.copytree(ROOT / "site-docs" / "assets", docs / "assets")
     shutil.copy2(ROOT / "site-docs" / "index.md", docs / "index.md")
     run_once([PROMOTION, "--config", "config.yaml", "generate", "--no-claude-md", "--out", "site-docs"], project)
     (project / "mkdocs-plugin.yml").write_text(_mkdocs_yml(True, None), encoding="utf-8")
     (project / "mkdocs-plain.yml").write_text(_mkdocs_yml(False, _plugin_nav(project, docs)), encoding="utf-8")
-    plain = Step(size, variant, "mkdocs build, no plugin", None, [MKDOCS, "build", "-q", "-f", "mkdocs-plain.yml"], project)
-    plugin = Step(size, variant, "mkdocs build, plugin", "mkdocs build, no plugin", [MKDOCS, "build", "-q", "-f", "mkdocs-plugin.yml"], project)
+    plain = Step(size, variant, f"mkdocs build, no plugin{suffix}", None, [MKDOCS, "build", "-q", "-f", "mkdocs-plain.yml"], project)
+    plugin = Step(size, variant, f"mkdocs build, plugin{suffix}", f"mkdocs build, no plugin{suffix}", [MKDOCS, "build", "-q", "-f", "mkdocs-plugin.yml"], project)
     plain.prepare = plugin.prepare = _flush
     return [plain, plugin]
 
@@ -418,7 +519,8 @@ def results(steps: list[Step]) -> list[dict[str, Any]]:
     for s in steps:
         base = by_key.get((s.size, s.variant, s.baseline)) if s.baseline else None
         ratio = s.median / base.median if base else None
-        budget = BUDGETS.get((s.name, s.size if isinstance(s.size, int) else None), BUDGETS.get((s.name, None)))
+        name = s.name.split(" (10,000 ledger entries)")[0]
+        budget = BUDGETS.get((s.name, s.size if isinstance(s.size, int) else None), BUDGETS.get((name, None)))
         rows.append(
             {
                 "size": s.size,
@@ -434,6 +536,26 @@ def results(steps: list[Step]) -> list[dict[str, Any]]:
                 "peak_mib": round(s.peak, 1),
             }
         )
+    for (name, size), limit in ABSOLUTE.items():
+        for variant in ("placeholder", "deployed"):
+            step = by_key.get((size, variant, name))
+            if step is None:
+                continue
+            rows.append(
+                {
+                    "size": size,
+                    "variant": variant,
+                    "step": f"{name}: seconds",
+                    "median_s": round(step.median, 4),
+                    "runs": len(step.times),
+                    "baseline": "seconds",
+                    "ratio": round(step.median, 3),
+                    "budget": limit,
+                    "ok": step.median <= limit,
+                    "peak_mib": round(step.peak, 1),
+                    "unit": "s",
+                }
+            )
     for name, small, large, time_budget, mem_budget in GROWTH:
         for variant in ("placeholder", "deployed"):
             a = by_key.get((small, variant, name))
@@ -466,10 +588,11 @@ def table(rows: list[dict[str, Any]], markdown: bool = False) -> str:
     head = ("size", "variant", "step", "median s", "ratio", "baseline", "budget", "ok", "peak MiB")
     body = []
     for r in rows:
-        budget = "" if r["budget"] is None else f"<= {r['budget']:g}x"
+        unit = r.get("unit", "x")
+        budget = "" if r["budget"] is None else f"<= {r['budget']:g}{unit}"
         if r.get("memory_budget") is not None:
             budget += f", mem < {r['memory_budget']:g}x"
-        ratio = "" if r["ratio"] is None else f"{r['ratio']:.2f}x"
+        ratio = "" if r["ratio"] is None else f"{r['ratio']:.2f}{unit}"
         if r.get("memory_ratio") is not None:
             ratio += f" (mem {r['memory_ratio']:.2f}x)"
         ok = "" if r["ok"] is None else ("ok" if r["ok"] else "OVER")
@@ -519,8 +642,12 @@ def main(argv: list[str] | None = None) -> int:
     LAUNCH = Launcher(scratch)
     try:
         print(f"bench: writing configs and projects in {work}", file=sys.stderr, flush=True)
-        steps = build_steps(work, sizes, not args.no_mkdocs)
-        measure(steps, args.runs, explicit)
+        try:
+            steps = build_steps(work, sizes, not args.no_mkdocs)
+            measure(steps, args.runs, explicit)
+        except Failed as failure:
+            print(f"bench: FAILED: {failure}", file=sys.stderr)
+            return 1
     finally:
         LAUNCH.close()
         if args.keep:
