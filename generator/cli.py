@@ -100,103 +100,117 @@ def build_parser() -> argparse.ArgumentParser:
     # prog given: argparse would otherwise format a usage line (and read the terminal) to make it
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser, prog="promotion")
     sub.required = True
+    for name, command in COMMANDS.items():
+        command_parser = sub.add_parser(name, help=command.help, description=command.help, parents=[common], epilog=EXIT_CODE_HELP, formatter_class=_HelpFormatter)
+        if command.flags is not None:
+            command.flags(command_parser)
+    return parser
 
-    def add(name: str, help: str) -> argparse.ArgumentParser:
-        return sub.add_parser(name, help=help, description=help, parents=[common], epilog=EXIT_CODE_HELP, formatter_class=_HelpFormatter)
 
-    show = add("show", "show each agent's engine, project, region and status per environment")
-    show.add_argument("--agent", default="all", metavar="NAME|all", help="one agent, or all (default)")
-    show.add_argument("--format", **_formats(OutputFormat.TEXT, OutputFormat.JSON))
+# --- the commands' flags ----------------------------------------------------------------
 
-    path = add("path", "show what a promotion step would move, its checks, approval and blockers")
-    path.add_argument("--from-env", required=True, metavar="ENV", help="the environment promoted from")
-    path.add_argument("--to-env", required=True, metavar="ENV", help="the next environment")
-    path.add_argument("--agent", default="all", metavar="NAME|all", help="one agent, or all (default)")
-    path.add_argument("--format", **_formats(OutputFormat.TEXT, OutputFormat.JSON))
-    _clock(path)
 
-    validate = add("validate", "check every config rule; with a step, also that no agent on it is blocked (gates included)")
-    validate.add_argument("--from-env", metavar="ENV", help="with --to-env: also check this promotion step")
-    validate.add_argument("--to-env", metavar="ENV", help="with --from-env: the next environment")
-    validate.add_argument("--agent", default="all", metavar="NAME|all", help="agents the step check covers (default all)")
-    validate.add_argument("--format", **_formats(OutputFormat.TEXT, OutputFormat.JSON, OutputFormat.GITHUB))
-    _clock(validate)
+def _show_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--agent", default="all", metavar="NAME|all", help="one agent, or all (default)")
+    parser.add_argument("--format", **_formats(OutputFormat.TEXT, OutputFormat.JSON))
 
-    approve = add("approve", "record a manual approval of a promotion step, bound to each agent's current source engine")
-    approve.add_argument("--from-env", required=True, metavar="ENV", help="the environment promoted from")
-    approve.add_argument("--to-env", required=True, metavar="ENV", help="the next environment")
-    approve.add_argument("--agent", required=True, metavar="NAME|all", help="one agent, or all")
-    approve.add_argument("--by", required=True, metavar="WHO", help="who approves")
-    approve.add_argument("--link", metavar="URL", help="where it was approved (a message, a ticket)")
-    _clock(approve)
 
-    checks = add("checks", "list a step's required checks (inherited first); --run runs their commands, --record keeps the results")
-    checks.add_argument("--from-env", required=True, metavar="ENV", help="the environment promoted from")
-    checks.add_argument("--to-env", required=True, metavar="ENV", help="the next environment")
-    checks.add_argument("--run", action="store_true", help="run each check's command in the repository root, in order")
-    checks.add_argument("--record", action="store_true", help="with --run: write the results to the ledger, bound to the source engines")
-    checks.add_argument("--by", metavar="WHO", help="who ran them (default: git's user.name, else the OS user)")
-    _clock(checks)
+def _path_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--from-env", required=True, metavar="ENV", help="the environment promoted from")
+    parser.add_argument("--to-env", required=True, metavar="ENV", help="the next environment")
+    parser.add_argument("--agent", default="all", metavar="NAME|all", help="one agent, or all (default)")
+    parser.add_argument("--format", **_formats(OutputFormat.TEXT, OutputFormat.JSON))
+    _clock(parser)
 
-    record = add("record", "record a deploy: write the engine and status into the config in place and add a ledger entry")
-    record.add_argument("--agent", required=True, metavar="NAME", help="the agent deployed")
-    record.add_argument("--env", required=True, metavar="ENV", help="the environment it was deployed to")
-    source = record.add_mutually_exclusive_group()
+
+def _validate_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--from-env", metavar="ENV", help="with --to-env: also check this promotion step")
+    parser.add_argument("--to-env", metavar="ENV", help="with --from-env: the next environment")
+    parser.add_argument("--agent", default="all", metavar="NAME|all", help="agents the step check covers (default all)")
+    parser.add_argument("--format", **_formats(OutputFormat.TEXT, OutputFormat.JSON, OutputFormat.GITHUB))
+    _clock(parser)
+
+
+def _approve_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--from-env", required=True, metavar="ENV", help="the environment promoted from")
+    parser.add_argument("--to-env", required=True, metavar="ENV", help="the next environment")
+    parser.add_argument("--agent", required=True, metavar="NAME|all", help="one agent, or all")
+    parser.add_argument("--by", required=True, metavar="WHO", help="who approves")
+    parser.add_argument("--link", metavar="URL", help="where it was approved (a message, a ticket)")
+    _clock(parser)
+
+
+def _checks_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--from-env", required=True, metavar="ENV", help="the environment promoted from")
+    parser.add_argument("--to-env", required=True, metavar="ENV", help="the next environment")
+    parser.add_argument("--run", action="store_true", help="run each check's command in the repository root, in order")
+    parser.add_argument("--record", action="store_true", help="with --run: write the results to the ledger, bound to the source engines")
+    parser.add_argument("--by", metavar="WHO", help="who ran them (default: git's user.name, else the OS user)")
+    _clock(parser)
+
+
+def _record_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--agent", required=True, metavar="NAME", help="the agent deployed")
+    parser.add_argument("--env", required=True, metavar="ENV", help="the environment it was deployed to")
+    source = parser.add_mutually_exclusive_group()
     source.add_argument("--engine-id", metavar="ID", help="the engine: projects/<p>/locations/<l>/reasoningEngines/<n>, or the bare number")
     source.add_argument("--from-deploy-log", metavar="FILE|-", help="find the engine in a deploy's output (`Resource Name: ...`, `Engine ID: N`)")
-    record.add_argument("--status", metavar="STATUS", help="pending, deployed or validated (default with an engine: deployed)")
-    _who(record)
-    record.add_argument("--date", metavar="YYYY-MM-DD", help="what last_updated becomes (default: today, UTC)")
-    record.add_argument("--dry-run", action="store_true", help="print the config diff and the ledger entry; write nothing")
-    record.add_argument("--docs", action="store_true", help="also regenerate the docs afterwards (promotion generate)")
-    record.add_argument("--override-freeze", action="store_true", help="record into a frozen environment anyway (needs --link; the ledger keeps it)")
+    parser.add_argument("--status", metavar="STATUS", help="pending, deployed or validated (default with an engine: deployed)")
+    _who(parser)
+    parser.add_argument("--date", metavar="YYYY-MM-DD", help="what last_updated becomes (default: today, UTC)")
+    parser.add_argument("--dry-run", action="store_true", help="print the config diff and the ledger entry; write nothing")
+    parser.add_argument("--docs", action="store_true", help="also regenerate the docs afterwards (promotion generate)")
+    parser.add_argument("--override-freeze", action="store_true", help="record into a frozen environment anyway (needs --link; the ledger keeps it)")
 
-    rollback = add("rollback", "put back the engine that ran before the current one (from the ledger), status deployed")
-    rollback.add_argument("--agent", required=True, metavar="NAME", help="the agent")
-    rollback.add_argument("--env", required=True, metavar="ENV", help="the environment")
-    rollback.add_argument("--to-engine", metavar="ID", help="any earlier engine of that agent and env in the ledger (default: the one before)")
-    _who(rollback)
-    rollback.add_argument("--dry-run", action="store_true", help="print the config diff and the ledger entry; write nothing")
 
-    history = add("history", "the ledger: every recorded deploy, rollback and approval, newest first")
-    history.add_argument("--agent", metavar="NAME", help="one agent (default: all)")
-    history.add_argument("--env", metavar="ENV", help="one environment (default: all)")
-    history.add_argument("--format", **_formats(OutputFormat.TEXT, OutputFormat.JSON))
+def _rollback_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--agent", required=True, metavar="NAME", help="the agent")
+    parser.add_argument("--env", required=True, metavar="ENV", help="the environment")
+    parser.add_argument("--to-engine", metavar="ID", help="any earlier engine of that agent and env in the ledger (default: the one before)")
+    _who(parser)
+    parser.add_argument("--dry-run", action="store_true", help="print the config diff and the ledger entry; write nothing")
 
-    export = add("export", "print the engines of one environment for Terraform, env files or JSON (exit 2 on a placeholder)")
-    export.add_argument("--env", required=True, metavar="ENV", help="the environment")
-    export.add_argument("--agent", metavar="NAME", help="one agent (default: all); adds AGENT_ENGINE_RESOURCE, AGENT_ENGINE_ID, PROJECT_ID, LOCATION")
-    export.add_argument("--format", dest="export_format", choices=["env", "json", "tfvars"], default="env", help="env (KEY=value lines, default), json or tfvars")
 
-    steps_cmd = add("steps", "list the pipeline's promotion steps, one per line (<from>-to-<to>), for scripts and CI matrices")
-    steps_cmd.add_argument("--format", **_formats(OutputFormat.TEXT, OutputFormat.JSON))
+def _history_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--agent", metavar="NAME", help="one agent (default: all)")
+    parser.add_argument("--env", metavar="ENV", help="one environment (default: all)")
+    parser.add_argument("--format", **_formats(OutputFormat.TEXT, OutputFormat.JSON))
 
-    rules_cmd = add("rules", "list the readiness rules")
-    rules_cmd.add_argument("--format", **_formats(OutputFormat.TEXT, OutputFormat.JSON))
 
-    add("schema", "print the config's JSON Schema (generated from the model)")
+def _export_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--env", required=True, metavar="ENV", help="the environment")
+    parser.add_argument("--agent", metavar="NAME", help="one agent (default: all); adds AGENT_ENGINE_RESOURCE, AGENT_ENGINE_ID, PROJECT_ID, LOCATION")
+    parser.add_argument("--format", dest="export_format", choices=["env", "json", "tfvars"], default="env", help="env (KEY=value lines, default), json or tfvars")
 
-    generate = add("generate", "render the runbook pages and the CLAUDE.md section from the config and templates")
-    generate.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"docs folder (default: {DEFAULT_OUT})")
-    generate.add_argument(
+
+def _steps_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", **_formats(OutputFormat.TEXT, OutputFormat.JSON))
+
+
+def _rules_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", **_formats(OutputFormat.TEXT, OutputFormat.JSON))
+
+
+def _generate_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"docs folder (default: {DEFAULT_OUT})")
+    parser.add_argument(
         "--templates",
         metavar="DIR",
         default=DEFAULT_TEMPLATES if os.path.isdir(DEFAULT_TEMPLATES) else None,
         help=f"templates searched before the built-in ones (default: ./{DEFAULT_TEMPLATES} when it exists, as mkdocs.yml does)",
     )
-    generate.add_argument("--claude-md", default=DEFAULT_CLAUDE_MD, metavar="PATH", help=f"file holding the promotion section (default: {DEFAULT_CLAUDE_MD})")
-    generate.add_argument("--no-claude-md", action="store_true", help="leave CLAUDE.md alone")
-    generate.add_argument("--check", action="store_true", help="write nothing; exit 3 if any generated file is missing, stale or orphaned")
-    generate.add_argument("--diff", action="store_true", help="with --check (implied): also print a unified diff of what would change")
-    generate.add_argument("--verbose", action="store_true", help=f"list every written file (default: the first {LISTED_CHANGES})")
-    generate.add_argument("--force", action="store_true", help="overwrite generated files that were edited by hand")
-    generate.add_argument(
+    parser.add_argument("--claude-md", default=DEFAULT_CLAUDE_MD, metavar="PATH", help=f"file holding the promotion section (default: {DEFAULT_CLAUDE_MD})")
+    parser.add_argument("--no-claude-md", action="store_true", help="leave CLAUDE.md alone")
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 3 if any generated file is missing, stale or orphaned")
+    parser.add_argument("--diff", action="store_true", help="with --check (implied): also print a unified diff of what would change")
+    parser.add_argument("--verbose", action="store_true", help=f"list every written file (default: the first {LISTED_CHANGES})")
+    parser.add_argument("--force", action="store_true", help="overwrite generated files that were edited by hand")
+    parser.add_argument(
         "--gate",
         default=os.environ.get("PROMOTION_GATE", ""),
         metavar="KEYS",
         help="comma-separated promotions that must be fully ready, as the site's gate (default: $PROMOTION_GATE)",
     )
-    return parser
 
 
 # --- output helpers ---------------------------------------------------------------------
@@ -370,7 +384,7 @@ def _difference(change: dict[str, Any], source: str, target: str) -> str:
 
 
 def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from . import rules, views
+    from . import rules, verdict, views
 
     fmt = OutputFormat(args.format)
     if (args.from_env is None) != (args.to_env is None):
@@ -382,14 +396,9 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.from_env is not None:
         source, target = views.select_step(config, args.from_env, args.to_env)
         steps.append(rules.Step(source, target, agents, gates))
-    history = gates.names or None  # no ledger yet: nothing to compare
-    violations = rules.run(config, steps, history)
-    failing = rules.errors(violations)
-    warnings = [v for v in violations if v not in failing]
-    code = rules.exit_code(failing)
+    found = verdict.judge(config, steps, gates.names)
+    violations, failing, warnings, code, checked = found.violations, found.errors, found.warnings, found.exit_code, found.rules_checked
     step = views.step(config, steps[0].source, steps[0].target, agents, gates) if steps else None
-    ran = {rules.Scope.CONFIG} | ({rules.Scope.STEP} if steps else set()) | ({rules.Scope.HISTORY} if history else set())
-    checked = len([r for r in rules.RULES if r.scope in ran])
     line = summary(len(failing), len(warnings), config.file)
     if fmt is OutputFormat.JSON:
         _json(
@@ -449,17 +458,7 @@ def cmd_rollback(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _now(value: str | None) -> str | None:
     """``--now``/PROMOTION_NOW as the ledger writes times (UTC, microseconds, Z)."""
-    if value is None:
-        return None
-    import datetime
-
-    try:
-        when = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise UsageError(f"--now: {value!r} is not an ISO-8601 time (e.g. 2026-12-24T10:00:00Z)") from None
-    if when.tzinfo is None:
-        raise UsageError(f"--now: {value!r} has no time zone (add Z or +01:00)")
-    return when.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return None if value is None else _when(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _recorded(result: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -521,26 +520,15 @@ def cmd_checks(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_history(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from . import ledger
+    from . import ledger, views
 
-    entries = ledger.history(ledger.load_entries(ledger.ledger_dir(args.config)), args.agent, args.env)
-    rows = [
-        {
-            "at": e.at, "agent": e.agent, "env": e.env, "action": e.action.value,
-            "engine_before": e.engine_before, "engine_after": e.engine_after,
-            "status_before": e.status_before, "status_after": e.status_after,
-            "by": e.by, "link": e.link, "commit": e.commit, "file": e.key,
-        }
-        for e in entries
-    ]
+    rows = views.entry_rows(ledger.history(ledger.load_entries(ledger.ledger_dir(args.config)), args.agent, args.env))
     if args.format == OutputFormat.JSON.value:
         _json(rows, out)
         return ExitCode.OK
-    from .model import short_engine_id
-
     table: list[tuple[str, ...]] = [("AT", "AGENT", "ENV", "ACTION", "ENGINE", "STATUS", "BY")]
     for r in _printable_data(rows):
-        table.append((r["at"][:19] + "Z", r["agent"], r["env"], r["action"], f"{short_engine_id(r['engine_before'])} -> {short_engine_id(r['engine_after'])}", f"{r['status_before']} -> {r['status_after']}", r["by"]))
+        table.append((r["at"][:19] + "Z", r["agent"], r["env"], r["action"], f"{r['engine_before_short']} -> {r['engine_after_short']}", f"{r['status_before']} -> {r['status_after']}", r["by"]))
     if len(table) > 1:
         out.write(_table(table))
     out.write(f"{plural(len(rows), 'entry', 'entries')}\n")
@@ -636,20 +624,32 @@ def cmd_generate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return ExitCode.OK
 
 
+class Command:
+    """One command: its help line, the function that adds its flags, the function that runs it."""
+
+    __slots__ = ("help", "flags", "run")
+
+    def __init__(self, help: str, flags: Any, run: Any) -> None:
+        self.help = help
+        self.flags = flags
+        self.run = run
+
+
+#: Every command, in the order --help lists them: declared once, here.
 COMMANDS = {
-    "show": cmd_show,
-    "path": cmd_path,
-    "validate": cmd_validate,
-    "record": cmd_record,
-    "rollback": cmd_rollback,
-    "history": cmd_history,
-    "approve": cmd_approve,
-    "checks": cmd_checks,
-    "export": cmd_export,
-    "steps": cmd_steps,
-    "rules": cmd_rules,
-    "schema": cmd_schema,
-    "generate": cmd_generate,
+    "show": Command("show each agent's engine, project, region and status per environment", _show_flags, cmd_show),
+    "path": Command("show what a promotion step would move, its checks, approval and blockers", _path_flags, cmd_path),
+    "validate": Command("check every config rule; with a step, also that no agent on it is blocked (gates included)", _validate_flags, cmd_validate),
+    "approve": Command("record a manual approval of a promotion step, bound to each agent's current source engine", _approve_flags, cmd_approve),
+    "checks": Command("list a step's required checks (inherited first); --run runs their commands, --record keeps the results", _checks_flags, cmd_checks),
+    "record": Command("record a deploy: write the engine and status into the config in place and add a ledger entry", _record_flags, cmd_record),
+    "rollback": Command("put back the engine that ran before the current one (from the ledger), status deployed", _rollback_flags, cmd_rollback),
+    "history": Command("the ledger: every recorded deploy, rollback and approval, newest first", _history_flags, cmd_history),
+    "export": Command("print the engines of one environment for Terraform, env files or JSON (exit 2 on a placeholder)", _export_flags, cmd_export),
+    "steps": Command("list the pipeline's promotion steps, one per line (<from>-to-<to>), for scripts and CI matrices", _steps_flags, cmd_steps),
+    "rules": Command("list the readiness rules", _rules_flags, cmd_rules),
+    "schema": Command("print the config's JSON Schema (generated from the model)", None, cmd_schema),
+    "generate": Command("render the runbook pages and the CLAUDE.md section from the config and templates", _generate_flags, cmd_generate),
 }
 
 
@@ -661,7 +661,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
     try:
         args = build_parser().parse_args(argv)
         fmt = OutputFormat(getattr(args, "format", "text"))
-        return int(COMMANDS[args.command](args, out, err))
+        return int(COMMANDS[args.command].run(args, out, err))
     except UsageError as exc:
         err.write(f"{exc}\n")
         return int(ExitCode.USAGE)

@@ -110,9 +110,11 @@ def check(config: Config, gate: list[str], history: list[Any] | None = None, fol
             pairs = ", ".join(config.promotion) or "(none)"
             raise SelectionError([Problem(config.loc("promotion"), "promotion", f"the gate names `{key}`, which is not a promotion of this config", f"gate one of: {pairs}", "unknown-gate")])
         steps.append(rules.Step(promotion.source, promotion.target, list(config.agents), gates))
-    violations = rules.run(config, steps, history or None)
-    rules.raise_for(violations)
-    return violations
+    from . import verdict
+
+    found = verdict.judge(config, steps, history)
+    found.raise_for()
+    return found.violations
 
 
 class Loaded:

@@ -187,16 +187,7 @@ def history(config: Config, entries: list[Any]) -> dict[str, Any]:
     ``promotion rollback`` command (None when the ledger knows no earlier engine)."""
     from . import ledger
 
-    rows = [
-        {
-            "at": e.at, "date": e.at[:10], "when": f"{e.at[:10]} {e.at[11:16]}", "agent": e.agent, "env": e.env, "action": e.action.value,
-            "engine_before": e.engine_before, "engine_after": e.engine_after,
-            "engine_before_short": model.short_engine_id(e.engine_before), "engine_after_short": model.short_engine_id(e.engine_after),
-            "status_before": e.status_before, "status_after": e.status_after,
-            "by": e.by, "link": e.link, "commit": e.commit,
-        }
-        for e in ledger.history(entries)
-    ]
+    rows = entry_rows(ledger.history(entries))
     cells: dict[str, dict[str, Any]] = {}
     by_cell: dict[tuple[str, str], list[Any]] = {}
     for entry in entries:
@@ -217,3 +208,17 @@ def history(config: Config, entries: list[Any]) -> dict[str, Any]:
             "rollback": None if previous is None else f"promotion rollback --agent {agent_key} --env {env_name}",
         }
     return {"entries": rows, "cells": cells}
+
+
+def entry_rows(entries: list[Any]) -> list[dict[str, Any]]:
+    """Ledger entries as plain rows, in the order given: ``promotion history`` and the pages show these."""
+    return [
+        {
+            "at": e.at, "date": e.at[:10], "when": f"{e.at[:10]} {e.at[11:16]}", "agent": e.agent, "env": e.env, "action": e.action.value,
+            "engine_before": e.engine_before, "engine_after": e.engine_after,
+            "engine_before_short": model.short_engine_id(e.engine_before), "engine_after_short": model.short_engine_id(e.engine_after),
+            "status_before": e.status_before, "status_after": e.status_after,
+            "by": e.by, "link": e.link, "commit": e.commit, "file": e.key,
+        }
+        for e in entries
+    ]  # fmt: skip
