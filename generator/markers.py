@@ -72,39 +72,10 @@ def update_section(
     span = _find_section(existing, file)
 
     if span is None:
-        text = existing[len(bom) :]
-        section = _render_section(body_lines, source, eol) + eol
-        if not text:
-            return bom + section
-        if not text.endswith(_LF):
-            # The only change allowed outside the section: complete the last line.
-            text += eol
-        if not _is_blank(_last_line(text)):
-            text += eol
-        return bom + text + section
-
+        return _appended(existing, bom, eol, _render_section(body_lines, source, eol) + eol)
     begin_start, body_start, end_start, end_stop, end_eol = span
     if not force:
-        recorded = _recorded_hash(existing[end_start:end_stop])
-        current = digest(existing[body_start:end_start])
-        if recorded is not None and recorded != current:
-            begin_line = existing.count(_LF, 0, begin_start) + 1
-            end_line = existing.count(_LF, 0, end_start) + 1
-            message = (
-                f"the generated section (lines {begin_line}-{end_line}) "
-                "was edited by hand since it was generated"
-            )
-            raise WriteRefused(
-                [
-                    Problem(
-                        Location(file, begin_line, 1),
-                        "",
-                        message,
-                        _EDITED_HINT,
-                        code="hand-edited",
-                    )
-                ]
-            )
+        _refuse_hand_edits(existing, span, file)
     # The END line keeps its own original line ending (none at end of file).
     return (
         existing[:begin_start]
@@ -112,6 +83,31 @@ def update_section(
         + end_eol
         + existing[end_stop + len(end_eol) :]
     )
+
+
+def _appended(existing: bytes, bom: bytes, eol: bytes, section: bytes) -> bytes:
+    """``existing`` with the section appended after one blank line (a file without markers)."""
+    text = existing[len(bom) :]
+    if not text:
+        return bom + section
+    if not text.endswith(_LF):
+        # The only change allowed outside the section: complete the last line.
+        text += eol
+    if not _is_blank(_last_line(text)):
+        text += eol
+    return bom + text + section
+
+
+def _refuse_hand_edits(existing: bytes, span: tuple[int, int, int, int, bytes], file: str) -> None:
+    """WriteRefused (code "hand-edited") when the section's bytes no longer match the hash on its END line."""
+    begin_start, body_start, end_start, end_stop, _ = span
+    recorded = _recorded_hash(existing[end_start:end_stop])
+    if recorded is None or recorded == digest(existing[body_start:end_start]):
+        return
+    begin_line = existing.count(_LF, 0, begin_start) + 1
+    end_line = existing.count(_LF, 0, end_start) + 1
+    message = f"the generated section (lines {begin_line}-{end_line}) was edited by hand since it was generated"
+    raise WriteRefused([Problem(Location(file, begin_line, 1), "", message, _EDITED_HINT, code="hand-edited")])
 
 
 def _body_lines(body: str, file: str) -> list[bytes]:
@@ -164,9 +160,7 @@ def _find_section(data: bytes, file: str) -> tuple[int, int, int, int, bytes] | 
     END line start, END line content stop, the END line's own ending). Raises
     WriteRefused for any other arrangement of markers.
     """
-    markers: list[
-        tuple[str, int, int, int, bytes]
-    ] = []  # kind, line number, start, end, eol
+    markers: list[tuple[str, int, int, int, bytes]] = []  # kind, line number, start, end, eol
     start = len(_BOM) if data.startswith(_BOM) else 0
     number = 1
     while start < len(data) or number == 1:
@@ -190,33 +184,23 @@ def _find_section(data: bytes, file: str) -> tuple[int, int, int, int, bytes] | 
         _, _, end_start, end_stop, end_eol = markers[1]
         return begin_start, begin_stop + len(begin_eol), end_start, end_stop, end_eol
 
+    first_line = markers[0][1]
+    raise WriteRefused([Problem(Location(file, first_line, 1), "", _broken_markers(markers), _MARKER_HINT, code="markers")])
+
+
+def _broken_markers(markers: list[tuple[str, int, int, int, bytes]]) -> str:
+    """What is wrong with an arrangement of markers other than one BEGIN before one END."""
     begins = [number for kind, number, *_ in markers if kind == "BEGIN"]
     ends = [number for kind, number, *_ in markers if kind == "END"]
     if not ends:
-        message = (
-            f"BEGIN {SECTION_NAME} marker on line {_lines(begins)} has no END marker"
-        )
-    elif not begins:
-        message = (
-            f"END {SECTION_NAME} marker on line {_lines(ends)} has no BEGIN marker"
-        )
-    elif len(begins) == 1 and len(ends) == 1:
-        message = (
-            f"END {SECTION_NAME} marker on line {ends[0]} comes before "
-            f"the BEGIN marker on line {begins[0]}"
-        )
-    else:
-        message = (
-            f"expected one {SECTION_NAME} section, found {len(begins)} BEGIN marker(s) "
-            f"(line {_lines(begins)}) and {len(ends)} END marker(s) (line {_lines(ends)})"
-        )
-    first_line = markers[0][1]
-    raise WriteRefused(
-        [
-            Problem(
-                Location(file, first_line, 1), "", message, _MARKER_HINT, code="markers"
-            )
-        ]
+        return f"BEGIN {SECTION_NAME} marker on line {_lines(begins)} has no END marker"
+    if not begins:
+        return f"END {SECTION_NAME} marker on line {_lines(ends)} has no BEGIN marker"
+    if len(begins) == 1 and len(ends) == 1:
+        return f"END {SECTION_NAME} marker on line {ends[0]} comes before the BEGIN marker on line {begins[0]}"
+    return (
+        f"expected one {SECTION_NAME} section, found {len(begins)} BEGIN marker(s) "
+        f"(line {_lines(begins)}) and {len(ends)} END marker(s) (line {_lines(ends)})"
     )
 
 
