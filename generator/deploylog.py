@@ -16,7 +16,7 @@ import os
 import re
 from enum import Enum
 
-from .errors import ConfigError, Location, Problem
+from .errors import ConfigError, Location, Problem, unreadable
 
 TYPE_CHECKING = False  # typing costs ~2 ms of every run; its names are for the type checker only
 if TYPE_CHECKING:
@@ -198,12 +198,8 @@ def read_log(path: str, stdin: BinaryIO | None = None, *, max_bytes: int = MAX_L
                 raise ConfigError([Problem(where, "", "is a directory, not a deploy log", "pass the file the deploy's output was saved to, or - to read standard input", "io")])
             with open(path, "rb") as handle:
                 data = handle.read(max_bytes + 1)
-    except FileNotFoundError:
-        raise ConfigError([Problem(where, "", "no such file", "check the path of the deploy log (or pass - and pipe the output in)", "io")]) from None
-    except PermissionError:
-        raise ConfigError([Problem(where, "", "permission denied", "make the deploy log readable", "io")]) from None
     except OSError as error:
-        raise ConfigError([Problem(where, "", f"can't be read: {error.strerror or error}", "check the path of the deploy log", "io")]) from None
+        raise unreadable(where, error, "check the path of the deploy log (or pass - and pipe the output in)", "make the deploy log readable", "check the path of the deploy log") from None
     if len(data) > max_bytes:
         limit = f"{max_bytes / 1048576:g} MiB"
         raise ConfigError([Problem(where, "", f"is larger than {limit}; larger deploy logs are refused", "pass the output of the deploy step only, or the engine itself with --engine-id", "io")])

@@ -212,3 +212,15 @@ class NotReady(PromotionError):
     """A promotion step is not ready (exit 2). Carries the violations (``rules.Violation``)."""
 
     exit_code = ExitCode.NOT_READY
+
+
+def unreadable(where: Location, error: OSError, missing: str, permission: str, other: str) -> ConfigError:
+    """The error for an input file that can't be read: missing, not permitted, or another OS
+    error, each with its own fix (exit 1)."""
+    if isinstance(error, FileNotFoundError):
+        message, hint = "no such file", missing
+    elif isinstance(error, PermissionError):
+        message, hint = "permission denied", permission
+    else:
+        message, hint = f"can't be read: {error.strerror or error}", other
+    return ConfigError([Problem(where, "", message, hint, "io")])

@@ -21,7 +21,7 @@ import re
 import yaml
 
 from . import model
-from .errors import ConfigError, Location, Problem, Span
+from .errors import ConfigError, Location, Problem, Span, unreadable
 from .kinds import NULL_TAG, STR_TAG, TAG, TYPE_NAMES, clip, describe, located, trap_hint
 
 TYPE_CHECKING = False  # typing costs ~2 ms of every run; its names are for the type checker only
@@ -314,12 +314,8 @@ def read_config_bytes(path: str) -> bytes:
         if len(data) > MAX_CONFIG_BYTES:  # a pipe, or a file that grew since getsize
             raise ConfigError([Problem(where, "", f"is larger than {MAX_CONFIG_BYTES // 1048576} MiB; larger configs are refused", "check that this is the right file", "io")])
         return data
-    except FileNotFoundError:
-        raise ConfigError([Problem(where, "", "no such file", "create it or pass the right path with --config", "io")]) from None
-    except PermissionError:
-        raise ConfigError([Problem(where, "", "permission denied", "make the file readable (chmod a+r)", "io")]) from None
     except OSError as exc:
-        raise ConfigError([Problem(where, "", f"can't be read: {exc.strerror or exc}", "check the path", "io")]) from None
+        raise unreadable(where, exc, "create it or pass the right path with --config", "make the file readable (chmod a+r)", "check the path") from None
 
 
 def _is_fifo(fd: int) -> bool:
