@@ -245,7 +245,9 @@ def test_gate_passes_once_the_gated_step_is_ready(project: Path) -> None:
     # bob is only deployed in stage, so gating stage -> prod fails on bob's stage status
     out = assert_clean_failure(build_site(project, gate="dev_to_stage,stage_to_prod"))
     assert "[PR010] agents.bob.environments.stage.status: `bob` is blocked on stage -> prod: stage is only `deployed`" in out
-    assert "agents.bob.environments.prod.engine_id" not in out and "foreman" not in out
+    assert "agents.bob.environments.prod.engine_id" not in out  # prod's placeholder is not a blocker
+    # foreman's stage is validated: only the step's manual approval holds it back
+    assert "`foreman` is blocked on stage -> prod: needs a manual approval in #deployments: not approved yet" in out
 
 
 def test_gate_passes_on_a_fully_deployed_config(project: Path) -> None:
