@@ -202,8 +202,7 @@ def _env(config: model.Config, agent: str, env: str) -> model.AgentEnvironment:
     from . import views
 
     views.select_agents(config, agent)
-    if env not in config.environments:
-        raise SelectionError([Problem(config.loc("environments"), "environments", f"no environment `{env}` in the config", f"use one of: {', '.join(config.environments)}", "unknown-environment")])
+    views.select_env(config, env)
     found = config.agents[agent].environments.get(env)
     if found is None:
         raise SelectionError([Problem(config.agents[agent].loc("environments"), f"agents.{agent}.environments", f"agent `{agent}` does not define environment `{env}`", "add it to the config first", "unknown-environment")])

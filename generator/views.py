@@ -16,55 +16,36 @@ if TYPE_CHECKING:
     from typing import Any
 
 
+def _unknown(config: Config, key: str, message: str, hint: str, code: str) -> SelectionError:
+    """A name on the command line that the config does not have (exit 1), located at ``key``."""
+    return SelectionError([Problem(config.loc(key), key, message, hint, code)])
+
+
 def select_agents(config: Config, name: str | None) -> list[str]:
     """Agent keys for ``--agent NAME|all`` (None means all). Unknown name: SelectionError (exit 1)."""
     if name is None or name == "all":
         return list(config.agents)
     if name not in config.agents:
-        raise SelectionError(
-            [
-                Problem(
-                    config.loc("agents"),
-                    "agents",
-                    f"no agent `{name}` in the config",
-                    f"use one of: {', '.join(config.agents)}, or all",
-                    "unknown-agent",
-                )
-            ]
-        )
+        raise _unknown(config, "agents", f"no agent `{name}` in the config", f"use one of: {', '.join(config.agents)}, or all", "unknown-agent")
     return [name]
+
+
+def select_env(config: Config, name: str) -> str:
+    """``name`` when it is an environment of the pipeline (else SelectionError, exit 1)."""
+    if name not in config.environments:
+        raise _unknown(config, "environments", f"no environment `{name}` in the config", f"use one of: {', '.join(config.environment_order)}", "unknown-environment")
+    return name
 
 
 def select_step(config: Config, source: str, target: str) -> tuple[str, str]:
     """Check that ``source -> target`` is one step of the pipeline (else SelectionError, exit 1)."""
-    order = config.environment_order
-    for name in (source, target):
-        if name not in config.environments:
-            raise SelectionError(
-                [
-                    Problem(
-                        config.loc("environments"),
-                        "environments",
-                        f"no environment `{name}` in the config",
-                        f"use one of: {', '.join(order)}",
-                        "unknown-environment",
-                    )
-                ]
-            )
+    select_env(config, source)
+    select_env(config, target)
     steps = config.consecutive_pairs()
     if (source, target) not in steps:
-        pipeline = " -> ".join(order)
-        raise SelectionError(
-            [
-                Problem(
-                    config.loc("environments"),
-                    "environments",
-                    f"`{source}` -> `{target}` is not one step of the pipeline ({pipeline})",
-                    "promote one step at a time: " + ", ".join(f"--from-env {a} --to-env {b}" for a, b in steps),
-                    "unknown-step",
-                )
-            ]
-        )
+        pipeline = " -> ".join(config.environment_order)
+        hint = "promote one step at a time: " + ", ".join(f"--from-env {a} --to-env {b}" for a, b in steps)
+        raise _unknown(config, "environments", f"`{source}` -> `{target}` is not one step of the pipeline ({pipeline})", hint, "unknown-step")
     return source, target
 
 
