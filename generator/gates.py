@@ -56,9 +56,17 @@ class Gates:
         self.names = names
         self.now = now  # None: the clock is left out (the pages)
         self._entries: dict[str, ledger.Entry] = {}
-        self._by_cell: dict[tuple[str, str], list[ledger.EntryName]] = {}
-        for name in names:
-            self._by_cell.setdefault((name.agent, name.env), []).append(name)
+        # Built on the first gate question: validate without a step asks none.
+        self._cells: dict[tuple[str, str], list[ledger.EntryName]] | None = None
+
+    @property
+    def _by_cell(self) -> dict[tuple[str, str], list[ledger.EntryName]]:
+        cells = self._cells
+        if cells is None:
+            cells = self._cells = {}
+            for name in self.names:
+                cells.setdefault((name.agent, name.env), []).append(name)
+        return cells
 
     @classmethod
     def for_config(cls, config_path: str | Path, now: dt.datetime | None) -> Gates:

@@ -136,7 +136,7 @@ def load_and_check(options: GenerateOptions) -> Loaded:
     from . import ledger
 
     config_path = options.resolve(options.config_path)
-    config = load_config(str(config_path), display=options.display(options.config_path))
+    config = load_config(str(config_path), display=options.display(options.config_path), keep_nodes=_process_ends())
     folder = ledger.ledger_dir(config_path)
     history = ledger.scan(folder)
     return Loaded(config, config_path, history, check(config, options.gate, history, folder))
@@ -197,7 +197,9 @@ def run(options: GenerateOptions, write: bool = True) -> GenerateResult:
         return GenerateResult(config, plan(options, loaded)[1], warnings, 0)
     recorded = None if options.force else state.matches(out_dir, fp)
     if recorded is not None:
-        unchanged = [Change(FileChange(Path(p), Action.UNCHANGED, None, None), options.display(p)) for p in recorded]
+        display = _displayer(options)
+        unchanged_action = Action.UNCHANGED
+        unchanged = [Change(FileChange(Path(p), unchanged_action, None, None), display(p)) for p in recorded]
         return GenerateResult(config, unchanged, warnings, 0)
     config, changes, violations = plan(options, loaded)
     try:
@@ -208,6 +210,31 @@ def run(options: GenerateOptions, write: bool = True) -> GenerateResult:
     outputs = [c.change.path for c in changes if c.action is not Action.DELETE]
     state.record(out_dir, fp, outputs)
     return GenerateResult(config, changes, warnings, written)
+
+
+def _process_ends() -> bool:
+    """Whether this is the CLI's process, which ends with ``os._exit`` right after the run:
+    then the config's YAML nodes are kept rather than freed (see ``load_config``). The
+    plugin (a long-lived mkdocs process) frees them as before."""
+    import sys
+
+    return bool(getattr(sys.modules.get("generator.cli"), "_ENDS_PROCESS", False))
+
+
+def _displayer(options: GenerateOptions) -> Any:
+    """``options.display`` for many paths: a recorded output under the root (absolute and
+    normalised, as the state records them) is its remainder after the root, with ``/``;
+    anything else goes through ``options.display``."""
+    root = options.root
+    prefix = root.rstrip(os.sep) + os.sep
+    plain = os.path.isabs(root) and os.path.normpath(root) == root and os.sep == "/"
+
+    def display(path: str) -> str:
+        if plain and path.startswith(prefix) and os.path.normpath(path) == path:
+            return path[len(prefix):]
+        return options.display(path)
+
+    return display
 
 
 def _template_dirs(options: GenerateOptions) -> list[Path]:

@@ -442,11 +442,16 @@ def ledger_matches_config(this: Rule, config: Config, history: Sequence[Any]) ->
     `record` or `rollback` entry for that agent and environment was edited by hand and never
     recorded, so the history (and a rollback) would not know it. A config edited by hand
     before any entry exists is fine: its history starts at the first record. A warning only."""
+    from .ledger import ENGINE_ACTIONS
+
+    # One pass; the newest per agent and environment (a later item wins a tie, as before).
     latest: dict[tuple[str, str], Any] = {}
+    get = latest.get
     for item in history:
-        if item.action.value in ("record", "rollback"):
+        if item.action in ENGINE_ACTIONS:
             key = (item.agent, item.env)
-            if key not in latest or item.at >= latest[key].at:
+            seen = get(key)
+            if seen is None or item.at >= seen.at:
                 latest[key] = item
     for (agent_key, env_name), item in latest.items():
         agent = config.agents.get(agent_key)
