@@ -598,6 +598,7 @@ def cmd_generate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         templates_dir=args.templates,
         claude_md=None if args.no_claude_md else args.claude_md,
         force=args.force,
+        keep_nodes=_ENDS_PROCESS,
         gate=[key.strip() for key in args.gate.split(",") if key.strip()],
     )
     result = generate.run(options, write=not check)

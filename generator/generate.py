@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 class GenerateOptions:
     """What to generate from where. Paths are relative to ``root`` unless absolute."""
 
-    __slots__ = ("config_path", "out_dir", "templates_dir", "claude_md", "force", "gate", "root")
+    __slots__ = ("config_path", "out_dir", "templates_dir", "claude_md", "force", "gate", "root", "keep_nodes")
 
     def __init__(
         self,
@@ -34,6 +34,7 @@ class GenerateOptions:
         force: bool = False,
         gate: list[str] | None = None,
         root: str | None = None,
+        keep_nodes: bool = False,
     ) -> None:
         self.config_path = config_path
         self.out_dir = out_dir
@@ -42,6 +43,8 @@ class GenerateOptions:
         self.force = force
         self.gate = gate or []
         self.root = root or os.getcwd()
+        #: a process that ends right after the run (the CLI) keeps the YAML nodes rather than freeing them
+        self.keep_nodes = keep_nodes
 
     def resolve(self, path: str) -> Path:
         return Path(path) if os.path.isabs(path) else Path(self.root) / path
@@ -136,7 +139,7 @@ def load_and_check(options: GenerateOptions) -> Loaded:
     from . import ledger
 
     config_path = options.resolve(options.config_path)
-    config = load_config(str(config_path), display=options.display(options.config_path), keep_nodes=_process_ends())
+    config = load_config(str(config_path), display=options.display(options.config_path), keep_nodes=options.keep_nodes)
     folder = ledger.ledger_dir(config_path)
     history = ledger.scan(folder)
     return Loaded(config, config_path, history, check(config, options.gate, history, folder))
@@ -210,15 +213,6 @@ def run(options: GenerateOptions, write: bool = True) -> GenerateResult:
     outputs = [c.change.path for c in changes if c.action is not Action.DELETE]
     state.record(out_dir, fp, outputs)
     return GenerateResult(config, changes, warnings, written)
-
-
-def _process_ends() -> bool:
-    """Whether this is the CLI's process, which ends with ``os._exit`` right after the run:
-    then the config's YAML nodes are kept rather than freed (see ``load_config``). The
-    plugin (a long-lived mkdocs process) frees them as before."""
-    import sys
-
-    return bool(getattr(sys.modules.get("generator.cli"), "_ENDS_PROCESS", False))
 
 
 def _displayer(options: GenerateOptions) -> Any:
