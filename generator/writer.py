@@ -151,12 +151,21 @@ def plan_changes(planned: list[PlannedFile], out_dir: Path, *, force: bool = Fal
     and raised as one WriteRefused, so nothing is written when anything is refused.
     """
     real = _RealPaths()
-    root = real(out_dir)
-    inside = root if root.endswith(os.sep) else root + os.sep
     problems: list[Problem] = []
-    changes: list[FileChange] = []
     seen: dict[str, Path] = {}
+    changes = _planned_changes(planned, real, real(out_dir), force, problems, seen)
+    changes += _orphan_deletions(out_dir, real, seen, force, problems)
+    if problems:
+        problems.sort(key=lambda problem: problem.location.sort_key())
+        raise WriteRefused(problems)
+    changes.sort(key=lambda change: change.path)
+    return changes
 
+
+def _planned_changes(planned: list[PlannedFile], real: _RealPaths, root: str, force: bool, problems: list[Problem], seen: dict[str, Path]) -> list[FileChange]:
+    """The change for each planned file (``seen``: real path -> planned path, filled here)."""
+    inside = root if root.endswith(os.sep) else root + os.sep
+    changes: list[FileChange] = []
     for item in planned:
         target = real(item.path)
         if item.kind == KIND_PAGE and (target == root or not target.startswith(inside)):
@@ -170,14 +179,7 @@ def plan_changes(planned: list[PlannedFile], out_dir: Path, *, force: bool = Fal
             )
             continue
         if target in seen:
-            problems.append(
-                _problem(
-                    item.path,
-                    "path",
-                    f"{item.path} is planned twice (also as {seen[target]})",
-                    "give every generated page its own path",
-                )
-            )
+            problems.append(_problem(item.path, "path", f"{item.path} is planned twice (also as {seen[target]})", "give every generated page its own path"))
             continue
         seen[target] = item.path
         try:
@@ -193,7 +195,12 @@ def plan_changes(planned: list[PlannedFile], out_dir: Path, *, force: bool = Fal
             change = _page_change(item, old, force, problems)
         if change is not None:
             changes.append(change)
+    return changes
 
+
+def _orphan_deletions(out_dir: Path, real: _RealPaths, seen: dict[str, Path], force: bool, problems: list[Problem]) -> list[FileChange]:
+    """A deletion for each stamped page under ``out_dir`` that is not planned any more."""
+    changes: list[FileChange] = []
     for path in _orphan_candidates(out_dir, set(seen), real):
         try:
             old = _read(path)
@@ -217,11 +224,6 @@ def plan_changes(planned: list[PlannedFile], out_dir: Path, *, force: bool = Fal
             )
             continue
         changes.append(FileChange(path, Action.DELETE, old, None))
-
-    if problems:
-        problems.sort(key=lambda problem: problem.location.sort_key())
-        raise WriteRefused(problems)
-    changes.sort(key=lambda change: change.path)
     return changes
 
 
