@@ -291,22 +291,7 @@ def _write_files(files: list[tuple[Path, bytes]], durable: bool) -> list[str]:
                         path.parent.mkdir(parents=True, exist_ok=True)
                     present.add(parent)
                 target = real(path)
-                try:
-                    mode = os.stat(target).st_mode & 0o7777
-                except FileNotFoundError:
-                    mode = 0o666 & ~_current_umask()
-                fd, temp_name = _create_temp(target)
-                staged.append((temp_name, target, path))
-                try:
-                    view = memoryview(data)
-                    while view:
-                        view = view[os.write(fd, view) :]
-                    # The temporary file is created 0600; give it the mode the old file had.
-                    os.fchmod(fd, mode)
-                    if each:
-                        os.fsync(fd)
-                finally:
-                    os.close(fd)
+                staged.append((_stage(target, data, each), target, path))
             except OSError as error:
                 raise WriteRefused([_io_problem(path, "write", error)]) from error
         if durable and not each:
@@ -334,6 +319,29 @@ def _write_files(files: list[tuple[Path, bytes]], durable: bool) -> list[str]:
             for folder in folders:
                 _fsync_dir(Path(folder))
     return done
+
+
+def _stage(target: str, data: bytes, sync: bool) -> str:
+    """Write ``data`` to a new temporary file beside ``target``, with ``target``'s mode; its name."""
+    try:
+        mode = os.stat(target).st_mode & 0o7777
+    except FileNotFoundError:
+        mode = 0o666 & ~_current_umask()
+    fd, temp_name = _create_temp(target)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        # The temporary file is created 0600; give it the mode the old file had.
+        os.fchmod(fd, mode)
+        if sync:
+            os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        os.unlink(temp_name)
+        raise
+    os.close(fd)
+    return temp_name
 
 
 _temp_serial = 0
