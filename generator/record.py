@@ -92,11 +92,9 @@ def record(config_path: str, change: Change, *, display: str | None = None, dry_
 
         shown = display or config_path
         old = read_config_bytes(config_path)
-        result = _edit_quick(shown, old, change, folder)
-        if result is None:  # anything unusual, or anything refused: the careful path says why
-            config = load_config_bytes(shown, old, spans=True)
-            result = _edit(config, shown, old, change, folder)
-            result.commit_template = config.commit_message
+        config = load_config_bytes(shown, old, spans=True)
+        result = _edit(config, shown, old, change, folder)
+        result.commit_template = config.commit_message
         if not dry_run:
             from .writer import write_files
 
@@ -154,102 +152,6 @@ def _edit(config: model.Config, display: str, old: bytes, change: Change, folder
     if change.engine is not None and change.action is ledger.Action.RECORD:
         _gate_the_deploy(config, env, change, folder)
     return _finish(display, old, new, change, folder, engine, env.engine_id, env.status, violations)
-
-
-def _edit_quick(display: str, old: bytes, change: Change, folder: Path) -> Recorded | None:
-    """``_edit`` without loading the old config in full: its YAML nodes alone say where the
-    status, the engine and ``last_updated`` are, and the edited bytes are then loaded and
-    checked with every rule exactly as ``_edit`` does. None (take ``_edit``) whenever that
-    is not plainly the same outcome: aliases or merge keys anywhere, an anchor, tag or block
-    scalar at an edited value, an old value the loader would refuse, an edited value that
-    is not where it was written, or any error at all (``_edit`` then reports it).
-
-    Why it is the same outcome: only the edited scalars differ between the old and the new
-    bytes; each old value is read here by the loader's own code for its field (so the old
-    config would have loaded wherever the new one differs from it), and the new config,
-    fully loaded, holds each new value exactly at the bytes written for it (so these were
-    the places the loader reads those fields from)."""
-    from . import yamledit
-    from .errors import Span
-    from .loader import STR_TAG, SourceMap, _Walker, compose, decode_config
-
-    try:
-        text = decode_config(display, old)
-        if "*" in text or "<<" in text:
-            return None
-        root = compose(display, text)
-        if root is None:
-            return None
-        agent_node = _child(_child(root, "agents"), change.agent)
-        env_node = _child(_child(agent_node, "environments"), change.env)
-        wanted: list[tuple[Any, Any, str, str]] = [(env_node, model.AgentEnvironment, f"agents.{change.agent}.environments.{change.env}", "status")]
-        if change.engine is not None:
-            wanted.append((env_node, model.AgentEnvironment, f"agents.{change.agent}.environments.{change.env}", "engine_id"))
-        wanted.append((root, model.Config, "", "last_updated"))
-        source = SourceMap(display, text, 3 if old.startswith(b"\xef\xbb\xbf") else 0, root)
-        walker = _Walker(display, len(old) + 1000)
-        found: dict[str, tuple[Span, Any]] = {}
-        for parent, cls, path, field in wanted:
-            node = _child(parent, field)
-            if node is None or node.__class__.__name__ != "ScalarNode" or node.style in ("|", ">"):
-                return None
-            if text[node.start_mark.index : node.start_mark.index + 1] in ("&", "!"):
-                return None
-            value = walker.value(node, cls.KIND.by_name[field], f"{path}.{field}" if path else field, field)
-            if value is None or walker.problems or type(value) is not str:
-                return None
-            mark = node.start_mark
-            span = Span(display, f"{path}.{field}" if path else field, source.byte_offset(mark.index), source.byte_offset(node.end_mark.index), mark.line + 1, mark.column + 1, node.style or None, node.tag)
-            found[field] = (span, value)
-        if found["status"][0].tag != STR_TAG:
-            return None
-        engine_before = found["engine_id"][1] if "engine_id" in found else None
-        status_before = found["status"][1]
-        edits = [(found["status"][0], change.status)]
-        if change.engine is not None:
-            edits.append((found["engine_id"][0], change.engine))
-        today = change.date or _today(change.now)
-        if found["last_updated"][1] != today:
-            edits.append((found["last_updated"][0], today))
-        new, edited = yamledit.edit_config(display, old, edits)
-        env = _env(edited, change.agent, change.env)
-        # Each new value must be where it was written: the same places the loader reads.
-        shift = 0
-        owners = {"status": env, "engine_id": env, "last_updated": edited}
-        for span, value in sorted(edits, key=lambda edit: edit[0].start):
-            written = yamledit.render(value, span).encode("utf-8")
-            got = owners[span.path.rsplit(".", 1)[-1]].span(span.path.rsplit(".", 1)[-1])
-            if got.start != span.start + shift or got.end != span.start + shift + len(written):
-                return None
-            shift += len(written) - (span.end - span.start)
-        if engine_before is None:
-            engine_before = env.engine_id  # not edited: the same text before and after
-        violations = rules.run(edited)
-        if rules.errors(violations):
-            return None
-        if change.engine is not None and change.action is ledger.Action.RECORD:
-            _gate_the_deploy(edited, env, change, folder)
-        result = _finish(display, old, new, change, folder, env.engine_id if change.engine is None else change.engine, engine_before, status_before, violations)
-    except Exception:  # noqa: BLE001 - the careful path reproduces (and reports) whatever this was
-        return None
-    result.commit_template = edited.commit_message
-    return result
-
-
-def _child(node: Any, key: str) -> Any:
-    """The value of the plain string key ``key`` in the mapping ``node``; None when ``node``
-    is not a mapping, the key is missing or written twice (the loader refuses that)."""
-    if node is None or node.__class__.__name__ != "MappingNode":
-        return None
-    from .loader import STR_TAG
-
-    found = None
-    for key_node, value_node in node.value:
-        if key_node.__class__.__name__ == "ScalarNode" and key_node.value == key:
-            if found is not None or key_node.tag != STR_TAG:
-                return None
-            found = value_node
-    return found
 
 
 def _finish(display: str, old: bytes, new: bytes, change: Change, folder: Path, engine: str, engine_before: str, status_before: str, violations: list[rules.Violation]) -> Recorded:

@@ -481,21 +481,7 @@ def build_context(config: Config, config_display: str, violations: list[rules.Vi
         "schema_version": config.schema_version,
         "app_version": config.app_version,
         "last_updated": config.last_updated,
-        "environments": [
-            {
-                "name": e.key,
-                "index": i,
-                "purpose": e.purpose,
-                "auto_deploy": e.auto_deploy,
-                "monitoring": e.monitoring,
-                "alerting": e.alerting,
-                "freeze": [w.describe() for w in e.freeze],
-                "monitoring_notes": list(e.monitoring_notes or ()),
-                "watch_for": e.watch_for,
-                "watch_words": duration_words(e.watch_for) if e.watch_for else None,
-            }
-            for i, e in enumerate(config.environments.values())
-        ],
+        "environments": [_environment(e, i) for i, e in enumerate(config.environments.values())],
         # a repository path is not part of the site: shown as code; an http(s) URL is linked (link_to)
         "links": [{"title": link.title, "url": link.url, "web": link.url.startswith(("http://", "https://"))} for link in config.links or ()],
         "commit_template": config.commit_message,
@@ -512,6 +498,22 @@ def build_context(config: Config, config_display: str, violations: list[rules.Vi
         "rules": [r.to_dict() for r in rules.RULES],
         "schema_rows": schema.reference_rows(),
         "warnings": [v.to_dict() for v in violations],
+    }
+
+
+def _environment(env: Any, index: int) -> dict[str, Any]:
+    """One environment as the templates see it."""
+    return {
+        "name": env.key,
+        "index": index,
+        "purpose": env.purpose,
+        "auto_deploy": env.auto_deploy,
+        "monitoring": env.monitoring,
+        "alerting": env.alerting,
+        "freeze": [w.describe() for w in env.freeze],
+        "monitoring_notes": list(env.monitoring_notes or ()),
+        "watch_for": env.watch_for,
+        "watch_words": duration_words(env.watch_for) if env.watch_for else None,
     }
 
 
