@@ -127,8 +127,9 @@ def record(plan: Plan, results: list[Result], by: str | None, now: str | None) -
     folder = ledger.ledger_dir(plan.config_path)
     verdict = "failed" if any(r.failed for r in results) else "passed"
     details = {"result": verdict, "from": plan.source, "to": plan.target}
-    for result in results:
-        details[_key(result.check.name)] = f"{result.verdict}, exit {'-' if result.code is None else result.code}, {result.seconds:.1f}s"
+    for index, result in enumerate(results, 1):
+        # numbered and prefixed: a check named `Result` or two names that slug alike can't overwrite a key
+        details[f"check-{index}-{_key(result.check.name)}"[:63].rstrip("-")] = f"{result.verdict}, exit {'-' if result.code is None else result.code}, {result.seconds:.1f}s"
     commit = ledger.current_commit(folder.parent)
     who = by or ledger.default_by(folder.parent)
     entries = []

@@ -474,21 +474,30 @@ def _recorded(result: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -
         return ExitCode.OK
     out.write(f"{entry.action.value}: {entry.agent} in {entry.env}: {entry.engine_before} [{entry.status_before}] -> {entry.engine_after} [{entry.status_after}]\n")
     out.write(f"ledger: {entry.key}\n")
-    if getattr(args, "docs", False):
-        from . import generate
-
-        done = generate.run(generate.GenerateOptions(config_path=args.config, templates_dir=DEFAULT_TEMPLATES if os.path.isdir(DEFAULT_TEMPLATES) else None))
-        out.write(f"docs: {plural(done.written, 'file')} written or removed\n")
     message = record.commit_message(entry.agent, entry.env, result.commit_template)
     out.write(f"commit message: {message}\n")
-    out.write(record.next_step(message) + "\n")
+    if not getattr(args, "docs", False):
+        out.write(record.next_step(message) + "\n")
+        return ExitCode.OK
+    from . import generate
+
+    try:
+        done = generate.run(generate.GenerateOptions(config_path=args.config, templates_dir=DEFAULT_TEMPLATES if os.path.isdir(DEFAULT_TEMPLATES) else None))
+    except PromotionError:
+        # The record itself is written (above): say so before the docs' problems are reported.
+        err.write("the record is written; the docs were NOT regenerated (fix the problems below, then `make docs`):\n")
+        raise
+    out.write(f"docs: {plural(done.written, 'file')} written or removed\n")
+    out.write(record.next_step(message).replace("`make docs` (promotion generate), then ", "") + "\n")
     return ExitCode.OK
 
 
 def cmd_approve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from . import record
 
-    entries = record.approve(args.config, args.from_env, args.to_env, args.agent, args.by, args.link, _now(args.now))
+    entries, skipped = record.approve(args.config, args.from_env, args.to_env, args.agent, args.by, args.link, _now(args.now))
+    for problem in skipped:
+        err.write(problem.format("warning") + "\n")
     for entry in entries:
         out.write(f"approve: {entry.agent} {args.from_env} -> {args.to_env} for engine {entry.engine_after}, by {entry.by}\n")
         out.write(f"ledger: {entry.key}\n")

@@ -91,6 +91,7 @@ def record(config_path: str, change: Change, *, display: str | None = None, dry_
         from .loader import load_config_bytes, read_config_bytes
 
         shown = display or config_path
+        ledger.scan(folder)  # a ledger validate would refuse (a stray file) is refused here too
         old = read_config_bytes(config_path)
         config = load_config_bytes(shown, old, spans=True)
         result = _edit(config, shown, old, change, folder)
@@ -149,7 +150,8 @@ def _edit(config: model.Config, display: str, old: bytes, change: Change, folder
     new, edited = yamledit.edit_config(display, old, edits)
     violations = rules.run(edited)
     rules.raise_for(violations)
-    if change.engine is not None and change.action is ledger.Action.RECORD:
+    deploys = change.engine is not None or (change.status == "deployed" and env.status == "pending")
+    if deploys and change.action is ledger.Action.RECORD:
         _gate_the_deploy(config, env, change, folder)
     return _finish(display, old, new, change, folder, engine, env.engine_id, env.status, violations)
 
@@ -264,11 +266,12 @@ def parse_status(value: str | None, engine_given: bool) -> str:
     return value
 
 
-def approve(config_path: str, source: str, target: str, agent: str, by: str, link: str | None, now: str | None) -> list[ledger.Entry]:
+def approve(config_path: str, source: str, target: str, agent: str, by: str, link: str | None, now: str | None) -> tuple[list[ledger.Entry], list[Problem]]:
     """One ``approve`` entry per selected agent, bound to its current ``source`` engine.
 
     An agent whose source engine is still a placeholder can't be approved (nothing to bind
-    the approval to): NotReady (exit 2), nothing written.
+    the approval to): NotReady (exit 2), nothing written; with ``all``, those agents are
+    skipped (returned as problems to report) unless none can be approved.
     """
     from . import views
     from .errors import NotReady
@@ -292,8 +295,8 @@ def approve(config_path: str, source: str, target: str, agent: str, by: str, lin
             engine_before=env.engine_id, engine_after=env.engine_id, status_before=env.status, status_after=env.status,
             by=by, link=link, commit=ledger.current_commit(folder.parent), details={"from": source, "to": target}, at=now,
         ))  # fmt: skip
-    if problems:
-        raise NotReady(problems)
+    if problems and (agent != "all" or not entries):
+        raise NotReady(problems)  # `--agent all` approves the agents that have an engine, and fails only when none has
     from .writer import write_files
 
     with _locked(folder, False):
@@ -303,4 +306,4 @@ def approve(config_path: str, source: str, target: str, agent: str, by: str, lin
             ledger.parse_entry(str(folder / entry.key), text.encode("utf-8"))
             files.append((folder / entry.key, text.encode("utf-8")))
         write_files(files)
-    return entries
+    return entries, problems

@@ -69,8 +69,11 @@ class InputWatcher:
 
     def _relevant(self, changed: str) -> bool:
         path = Path(changed)
-        if path.name.startswith(".") and path.suffix in (".tmp", ".lock") or path.name == ".lock":
-            return False  # our own temporary files and the ledger's lock
+        if path.name.startswith(".") and path.suffix in (".tmp", ".lock") or path.name in (".lock", PROBLEMS_FILE):
+            return False  # our own temporary files, the ledger's lock, the problems file
+        out = self.options.resolve(self.options.out_dir).resolve()
+        if path == out or out in path.parents or path.suffix == ".md":
+            return False  # what generate writes (a config beside the docs folder must not loop)
         return any(path == p or p in path.parents for p in self.paths)
 
     def _soon(self) -> None:

@@ -284,3 +284,24 @@ def test_the_pages_state_the_gates_and_never_say_frozen_now(tmp_path: Path) -> N
     assert "Freeze windows: from 2026-12-23 23:00 UTC" in env_page
     playbook = (root / "site-docs" / "playbook.md").read_text(encoding="utf-8")
     assert "- [ ] `prod` is not frozen: every week Fri 16:00 - Mon 08:00 Europe/Berlin (No weekend deploys)." in playbook
+
+
+def test_a_check_named_result_cannot_overwrite_the_recorded_verdict(tmp_path: Path) -> None:
+    root = checks_project(tmp_path, ["true", "exit 1"], required=True)
+    text = (root / "config" / "agent_engine_envs.yaml").read_text().replace("name: Check 0", "name: Result").replace("name: Check 1", "name: to")
+    (root / "config" / "agent_engine_envs.yaml").write_text(text)
+    assert run_cli(["checks", "--from-env", "stage", "--to-env", "prod", "--run", "--record"], cwd=root)[0] == 2
+    entry = next((root / "config" / "ledger").glob("*.prod.checks.*.yaml")).read_text()
+    assert 'result: "failed"' in entry or '"result": "failed"' in entry
+    assert '"check-1-result": "passed' in entry and '"check-2-to": "failed' in entry
+    code, data = step(root, "--agent", "bob")
+    assert code == 2 and blockers(data)[0].startswith("the recorded checks failed")
+
+
+def test_approve_all_skips_agents_without_a_source_engine(tmp_path: Path) -> None:
+    text = set_env_field(set_env_field(ready_for_prod(), "bob", "stage", "engine_id", "TODO-SET-STAGE-ENGINE-ID"), "bob", "stage", "status", "pending")
+    root = make_project(tmp_path / "project", text)
+    code, out, err = run_cli(["approve", "--from-env", "stage", "--to-env", "prod", "--agent", "all", "--by", "Lead"], cwd=root)
+    assert code == 0
+    assert "approve: foreman stage -> prod" in out and "approve: bob" not in out
+    assert "warning [placeholder]" in err and "`bob` has no engine in `stage` yet" in err

@@ -342,3 +342,22 @@ def test_diff_helper_is_exact() -> None:
     # the oracle above compares lines; make sure it catches a changed line ending too
     assert changed_lines(b"a\r\nb\n", b"a\nb\n") == [("a\r", "a")]
     assert list(difflib.unified_diff(["a"], ["a"])) == []
+
+
+def test_record_docs_failing_after_the_record_says_the_record_is_written(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "project", COMMENTED.read_bytes(), claude=b"<!-- BEGIN promotion -->\n<!-- BEGIN promotion -->\n")
+    code, out, err = run_cli(["record", "--agent", "bob", "--env", "dev", "--engine-id", BOB_DEV, "--docs", "--now", NOW], cwd=root)
+    assert code == 1  # the docs could not be regenerated (broken CLAUDE.md markers) ...
+    assert "record: bob in dev:" in out and "commit message: config: update bob dev engine ID after deployment" in out
+    assert "the record is written; the docs were NOT regenerated" in err and "[markers]" in err
+    assert BOB_DEV.encode() in config_bytes(root) and len(ledger_files(root)) == 1  # ... but the record stands
+
+
+def test_record_refuses_a_ledger_that_validate_would_refuse(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "project", COMMENTED.read_bytes())
+    (root / "config" / "ledger").mkdir()
+    (root / "config" / "ledger" / "notes.yaml").write_text("hi\n")
+    before = config_bytes(root)
+    code, _, err = run_cli(["record", "--agent", "bob", "--env", "dev", "--engine-id", BOB_DEV], cwd=root)
+    assert code == 1 and "notes.yaml" in err
+    assert config_bytes(root) == before

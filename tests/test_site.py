@@ -492,3 +492,18 @@ def test_serve_started_on_a_broken_config_keeps_the_full_nav(project: Path) -> N
         assert "The runbook was not regenerated" in home
     finally:
         server.stop()
+
+
+def test_the_watcher_never_reacts_to_what_generate_writes(tmp_path: Path) -> None:
+    """A config kept at the project root (beside site-docs/) must not make serve regenerate forever."""
+    import threading
+
+    from generator import generate
+    from generator.watch import PROBLEMS_FILE, InputWatcher
+
+    options = generate.GenerateOptions(config_path="agent_engine_envs.yaml", out_dir="site-docs", root=str(tmp_path))
+    watcher = InputWatcher(options, [tmp_path], threading.Lock(), lambda problems: None)
+    assert watcher._relevant(str(tmp_path / "agent_engine_envs.yaml"))
+    assert watcher._relevant(str(tmp_path / "ledger" / "20261201T100000.000000Z.bob.dev.record.1.a1b2c3.yaml"))
+    for written in ("site-docs/matrix.md", f"site-docs/{PROBLEMS_FILE}", "site-docs/.promotion-state.json", "CLAUDE.md", "ledger/.lock"):
+        assert not watcher._relevant(str(tmp_path / written)), written
