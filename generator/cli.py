@@ -443,8 +443,7 @@ def cmd_record(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     status = record.parse_status(args.status, engine is not None)
     if args.override_freeze and not args.link:
         raise UsageError("promotion record: --override-freeze needs --link (where breaking the freeze was agreed)")
-    change = record.Change(args.agent, args.env, engine, status, args.by, args.link, args.date, now=_now(args.now))
-    change.override_freeze = args.override_freeze
+    change = record.Change(args.agent, args.env, engine, status, args.by, args.link, args.date, now=_now(args.now), override_freeze=args.override_freeze)
     return _recorded(record.record(args.config, change, dry_run=args.dry_run), args, out, err)
 
 

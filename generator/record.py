@@ -40,6 +40,7 @@ class Change:
         date: str | None = None,
         action: ledger.Action = ledger.Action.RECORD,
         now: str | None = None,
+        override_freeze: bool = False,
     ) -> None:
         self.agent = agent
         self.env = env
@@ -50,25 +51,23 @@ class Change:
         self.date = date
         self.action = action
         self.now = now  # UTC ISO-8601 with microseconds and Z (tests, --now); None: the clock
-        self.override_freeze = False
+        self.override_freeze = override_freeze
 
 
 class Recorded:
-    """The outcome: the config's old and new bytes, the ledger entry, what was written, and
+    """The outcome: the config's old and new bytes, the ledger entry, the rules' warnings, and
     the config's ``commit_message`` template (so the caller need not load the config again)."""
 
-    __slots__ = ("config_path", "display", "old", "new", "entry", "entry_text", "warnings", "written", "commit_template")
+    __slots__ = ("display", "old", "new", "entry", "entry_text", "warnings", "commit_template")
 
-    def __init__(self, config_path: Path, display: str, old: bytes, new: bytes, entry: ledger.Entry, entry_text: str, warnings: list[rules.Violation]) -> None:
-        self.config_path = config_path
+    def __init__(self, display: str, old: bytes, new: bytes, entry: ledger.Entry, entry_text: str, warnings: list[rules.Violation], commit_template: str | None) -> None:
         self.display = display
         self.old = old
         self.new = new
         self.entry = entry
         self.entry_text = entry_text
         self.warnings = warnings
-        self.written = False
-        self.commit_template = DEFAULT_COMMIT_MESSAGE
+        self.commit_template = commit_template
 
     def diff(self) -> str:
         import difflib
@@ -91,16 +90,14 @@ def record(config_path: str, change: Change, *, display: str | None = None, dry_
         from .loader import load_config_bytes, read_config_bytes
 
         shown = display or config_path
-        ledger.scan(folder)  # a ledger validate would refuse (a stray file) is refused here too
+        names = ledger.scan(folder)  # a ledger validate would refuse (a stray file) is refused here too
         old = read_config_bytes(config_path)
         config = load_config_bytes(shown, old, spans=True)
-        result = _edit(config, shown, old, change, folder)
-        result.commit_template = config.commit_message
+        result = _edit(config, shown, old, change, folder, names)
         if not dry_run:
             from .writer import write_files
 
             write_files([(path, result.new), (folder / result.entry.key, result.entry_text.encode("utf-8"))])
-            result.written = True
         return result
 
 
@@ -136,7 +133,7 @@ def next_step(message: str) -> str:
     return f"next: `make docs` (promotion generate), then `git add -A config site-docs CLAUDE.md && git commit -m \"{message}\"`"
 
 
-def _edit(config: model.Config, display: str, old: bytes, change: Change, folder: Path) -> Recorded:
+def _edit(config: model.Config, display: str, old: bytes, change: Change, folder: Path, names: list[ledger.EntryName]) -> Recorded:
     from . import yamledit
 
     env = _env(config, change.agent, change.env)
@@ -152,11 +149,14 @@ def _edit(config: model.Config, display: str, old: bytes, change: Change, folder
     rules.raise_for(violations)
     deploys = change.engine is not None or (change.status == "deployed" and env.status == "pending")
     if deploys and change.action is ledger.Action.RECORD:
-        _gate_the_deploy(config, env, change, folder)
-    return _finish(display, old, new, change, folder, engine, env.engine_id, env.status, violations)
+        _gate_the_deploy(config, change, folder, names)
+    return _finish(display, old, new, change, folder, engine, env.engine_id, env.status, violations, config.commit_message)
 
 
-def _finish(display: str, old: bytes, new: bytes, change: Change, folder: Path, engine: str, engine_before: str, status_before: str, violations: list[rules.Violation]) -> Recorded:
+def _finish(
+    display: str, old: bytes, new: bytes, change: Change, folder: Path, engine: str, engine_before: str, status_before: str,
+    violations: list[rules.Violation], commit_template: str | None,
+) -> Recorded:
     """The ledger entry for an edit that passed, checked to read back; the outcome."""
     entry = ledger.new_entry(
         agent=change.agent,
@@ -175,10 +175,10 @@ def _finish(display: str, old: bytes, new: bytes, change: Change, folder: Path, 
     text = ledger.render_entry(entry)
     ledger.parse_entry(str(folder / entry.key), text.encode("utf-8"))  # refuses what would not read back
     warnings = [v for v in violations if v.severity is rules.Severity.WARNING]
-    return Recorded(Path(display), display, old, new, entry, text, warnings)
+    return Recorded(display, old, new, entry, text, warnings, commit_template)
 
 
-def _gate_the_deploy(config: model.Config, env: model.AgentEnvironment, change: Change, folder: Path) -> None:
+def _gate_the_deploy(config: model.Config, change: Change, folder: Path, names: list[ledger.EntryName]) -> None:
     """A deploy into B on a step that needs an approval needs one for the agent's current A
     engine; a deploy into a frozen environment needs ``--override-freeze --link``. Else NotReady (exit 2)."""
     from .errors import NotReady
@@ -194,7 +194,7 @@ def _gate_the_deploy(config: model.Config, env: model.AgentEnvironment, change: 
         promotion = config.promotion_for(source, change.env)
         src = config.agents[change.agent].environments.get(source)
         if promotion is not None and promotion.manual_approval and src is not None:
-            gates = Gates(folder, ledger.scan(folder), now)
+            gates = Gates(folder, names, now)
             if gates.approval(change.agent, change.env, model.engine_number(src.engine_id)) is None:
                 problems.append(Problem(src.loc("engine_id"), src.field_path("engine_id"), f"`{source}` -> `{change.env}` needs a manual approval for `{change.agent}`'s {source} engine `{model.short_engine_id(src.engine_id)}`, and the ledger has none (a --link is not an approval)", f"`promotion approve --from-env {source} --to-env {change.env} --agent {change.agent} --by <who> --link <url>`, then record again", "approval"))
     frozen = frozen_at(list(config.environments[change.env].freeze), now)
