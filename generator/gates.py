@@ -51,11 +51,12 @@ def _parse_at(at: str) -> dt.datetime:
 class Gates:
     """The ledger (its names, and entries parsed on demand) and the time gates are judged at."""
 
-    def __init__(self, folder: Path, names: list[ledger.EntryName], now: dt.datetime | None) -> None:
+    def __init__(self, folder: Path, names: list[ledger.EntryName], now: dt.datetime | None, entries: list[ledger.Entry] | None = None) -> None:
         self.folder = folder
         self.names = names
         self.now = now  # None: the clock is left out (the pages)
-        self._entries: dict[str, ledger.Entry] = {}
+        #: entries parsed so far, by file name (``entries``: already loaded, e.g. by generate)
+        self._entries: dict[str, ledger.Entry] = {entry.key: entry for entry in entries or ()}
         # Built on the first gate question: validate without a step asks none.
         self._cells: dict[tuple[str, str], list[ledger.EntryName]] | None = None
 

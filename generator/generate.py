@@ -158,7 +158,7 @@ def plan(options: GenerateOptions, loaded: Loaded | None = None) -> tuple[Config
     entries = ledger.load_entries(folder) if loaded.history else []
     # The pages show approvals and recorded checks; freeze and soak depend on the clock, so
     # the pages state their windows and times instead of judging them (now=None).
-    gates = Gates(folder, loaded.history, None)
+    gates = Gates(folder, loaded.history, None, entries)
     env = render.make_environment(str(options.resolve(options.templates_dir)) if options.templates_dir else None)
     context = render.build_context(config, config_display, violations, options.display(options.out_dir), entries, gates)
     out_dir = options.resolve(options.out_dir)
