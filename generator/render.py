@@ -11,9 +11,9 @@ Templates run in Jinja's sandbox with ``StrictUndefined``: a typo fails loudly.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
@@ -25,6 +25,21 @@ from .kinds import duration_words
 from .model import Config
 from .paths import builtin_templates_dir
 from .text import plural
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from functools import _lru_cache_wrapper
+
+_T = TypeVar("_T")
+
+_CACHES: list[_lru_cache_wrapper[Any]] = []
+
+
+def _cached(func: Callable[..., _T]) -> _lru_cache_wrapper[_T]:
+    """``functools.cache``, registered so that ``clear_caches`` empties it with the others."""
+    wrapped = cache(func)
+    _CACHES.append(wrapped)
+    return wrapped
 
 
 def _markup(text: str) -> Markup:
@@ -130,13 +145,13 @@ def _markdown(text: str, *, start: bool = True, end: bool = True) -> str:
     return head + _INLINE_RE.sub(_inline, text) + tail
 
 
-@lru_cache(maxsize=1 << 16)  # statuses, regions, names repeat across thousands of cells
+@_cached  # statuses, regions, names repeat across thousands of cells
 def is_plain(text: str) -> bool:
     """True when ``text`` renders as itself in any Markdown context without escaping."""
     return md_escape(text) == text
 
 
-@lru_cache(maxsize=1 << 16)
+@_cached
 def md_escape(text: str) -> str:
     """Escape text for any Markdown context outside code: paragraphs, table cells, lists, headings.
 
@@ -154,7 +169,7 @@ def md_escape(text: str) -> str:
     return _markdown(text)
 
 
-@lru_cache(maxsize=1 << 12)
+@_cached
 def attr_escape(text: str) -> str:
     """Escape text for a double-quoted HTML attribute value (a tooltip): ``"``, ``&``, ``<``,
     ``>`` and what Markdown would still act on become entities; a newline becomes ``&#10;``
@@ -188,7 +203,7 @@ def code(value: Any) -> Markup:
     return _code(str(value))
 
 
-@lru_cache(maxsize=1 << 14)  # keys, directories and reasons repeat across pages
+@_cached  # keys, directories and reasons repeat across pages
 def _code(text: str) -> Markup:
     if _CODE_SPAN_RE.fullmatch(text) and not _TEMPLATE_SYNTAX_RE.search(text):
         return _markup(f"`{text}`")
@@ -200,7 +215,7 @@ def code_title(value: Any, title: Any) -> Markup:
     return _code_title(str(value), str(title))
 
 
-@lru_cache(maxsize=1 << 14)
+@_cached
 def _code_title(value: str, title: str) -> Markup:
     return _markup(f'<code title="{attr_escape(title)}">{md_escape(value)}</code>')
 
@@ -211,19 +226,32 @@ def resource(value: Any) -> Markup:
     nowhere else on a phone (promotion.css) and gets a copy button (promotion-copy.js). Rule
     PR002 only lets resource names and numbers through, but each part is escaped anyway. A
     placeholder is shown as itself, as plain inline code (nothing to copy)."""
-    text = str(value)
+    return _resource(str(value))
+
+
+@_cached  # an engine is shown on its agent's, its step's and its environment's pages
+def _resource(text: str) -> Markup:
     if model.is_placeholder(text):
         return code(text)
-    parts = text.split("/")
-    return Markup('<code class="promo-resource">' + "/<wbr>".join(_markdown(part, start=False, end=False) for part in parts) + "</code>")
+    return _markup('<code class="promo-resource">' + "/<wbr>".join(_inner(part) for part in text.split("/")) + "</code>")
+
+
+@_cached  # "projects", "locations", regions and keys repeat in every name
+def _inner(part: str) -> str:
+    """``part`` escaped where it can't start or end a line (between ``/`` or ``.``)."""
+    return _markdown(part, start=False, end=False)
 
 
 def key_path(value: Any) -> Markup:
     """A dotted config key (``agents.<agent key>.environments...``) as
     ``<code class="promo-key">`` with a ``<wbr>`` after each ".": a long key breaks between
     its keys on a phone and never inside one (promotion.css)."""
-    parts = str(value).split(".")
-    return Markup('<code class="promo-key">' + ".<wbr>".join(_markdown(part, start=False, end=False) for part in parts) + "</code>")
+    return _key_path(str(value))
+
+
+@_cached
+def _key_path(text: str) -> Markup:
+    return _markup('<code class="promo-key">' + ".<wbr>".join(_inner(part) for part in text.split(".")) + "</code>")
 
 
 _HTTP_URL_RE = re.compile(r"^https?://[^\s<>\"'`\\]+$")
@@ -250,7 +278,7 @@ def code_spans(value: Any) -> Markup:
     return _code_spans(str(value))
 
 
-@lru_cache(maxsize=1 << 12)  # blockers' reasons and next steps repeat for every agent
+@_cached  # blockers' reasons and next steps repeat for every agent
 def _code_spans(text: str) -> Markup:
     parts = text.split("`")
     if len(parts) % 2 == 0:
@@ -445,12 +473,22 @@ class RenderedPage:
         self.body = body
 
 
+def clear_caches() -> None:
+    """Empty the escaping caches (unbounded within a run: a value shown on many pages is
+    escaped once). Each run starts with them empty, so a long-lived process (``mkdocs
+    serve``) holds the strings of one config at most."""
+    for cached in _CACHES:
+        cached.cache_clear()
+
+
 def build_context(config: Config, config_display: str, violations: list[rules.Violation], docs_dir: str = "site-docs", entries: list[Any] | None = None, gates: Any = None) -> dict[str, Any]:
     """Everything the templates see. Plain data: views of the model, the rules, the schema,
     the ledger (``entries``, from ``ledger.load_entries``).
 
     ``config_display`` and ``docs_dir`` are paths as pages show them (relative to the project root).
+    Starts a run: the escaping caches are emptied first (``clear_caches``).
     """
+    clear_caches()
     agents = list(config.agents)
     steps = [views.step(config, a, b, agents, gates) for a, b in config.consecutive_pairs()]
     for item in steps:
