@@ -124,7 +124,7 @@ def record(plan: Plan, results: list[Result], by: str | None, now: str | None) -
     """One ``checks`` entry per agent whose source engine is real, bound to that engine."""
     from .writer import write_files
 
-    folder = ledger.ledger_dir(plan.config_path)
+    folder = Path(ledger.ledger_dir(plan.config_path))
     verdict = "failed" if any(r.failed for r in results) else "passed"
     details = {"result": verdict, "from": plan.source, "to": plan.target}
     for index, result in enumerate(results, 1):

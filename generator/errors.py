@@ -17,12 +17,12 @@ if TYPE_CHECKING:
 # Control characters and invisible format characters (zero-width, bidi overrides) from the
 # config are printed as escapes: a key or value must not forge an output line, recolour
 # the terminal or hide in a message. `bob\u200b` shows why it is not the key `bob`.
-_UNPRINTABLE_RE = re.compile("[\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]")
+_UNPRINTABLE = "[\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]"  # compiled on first use (re caches it)
 
 
 def printable(text: str) -> str:
     """``text`` with control and invisible characters written as Python escapes (``\\x1b``)."""
-    return _UNPRINTABLE_RE.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), text)
+    return re.sub(_UNPRINTABLE, lambda match: match.group().encode("unicode_escape").decode("ascii"), text)
 
 
 class ExitCode(IntEnum):

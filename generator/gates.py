@@ -21,7 +21,7 @@ never "frozen now", so they can't go stale while nobody regenerates them.
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
+import os
 
 from . import ledger, model
 from .kinds import duration_seconds, duration_words
@@ -51,7 +51,7 @@ def _parse_at(at: str) -> dt.datetime:
 class Gates:
     """The ledger (its names, and entries parsed on demand) and the time gates are judged at."""
 
-    def __init__(self, folder: Path, names: list[ledger.EntryName], now: dt.datetime | None, entries: list[ledger.Entry] | None = None) -> None:
+    def __init__(self, folder: str | os.PathLike[str], names: list[ledger.EntryName], now: dt.datetime | None, entries: list[ledger.Entry] | None = None) -> None:
         self.folder = folder
         self.names = names
         self.now = now  # None: the clock is left out (the pages)
@@ -70,15 +70,16 @@ class Gates:
         return cells
 
     @classmethod
-    def for_config(cls, config_path: str | Path, now: dt.datetime | None) -> Gates:
+    def for_config(cls, config_path: str | os.PathLike[str], now: dt.datetime | None) -> Gates:
         folder = ledger.ledger_dir(config_path)
         return cls(folder, ledger.scan(folder), now)
 
     def entry(self, name: ledger.EntryName) -> ledger.Entry:
         cached = self._entries.get(name.name)
         if cached is None:
-            path = self.folder / name.name
-            cached = self._entries[name.name] = ledger.parse_entry(str(path), path.read_bytes(), name)
+            path = os.path.join(self.folder, name.name)
+            with open(path, "rb") as file:
+                cached = self._entries[name.name] = ledger.parse_entry(path, file.read(), name)
         return cached
 
     def _newest(self, agent: str, env: str, action: ledger.Action, engine: str | None) -> list[ledger.EntryName]:

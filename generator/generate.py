@@ -98,7 +98,7 @@ class GenerateResult:
         return len([c for c in self.changes if c.action is not Action.DELETE])
 
 
-def check(config: Config, gate: list[str], history: list[Any] | None = None, folder: Path | None = None) -> list[rules.Violation]:
+def check(config: Config, gate: list[str], history: list[Any] | None = None, folder: str | None = None) -> list[rules.Violation]:
     """Every config rule, plus the step rule on each gated promotion: InvalidConfig (exit 1)
     or NotReady (exit 2) when one fails; else the warnings."""
     from .gates import Gates

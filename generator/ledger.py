@@ -21,7 +21,6 @@ from __future__ import annotations
 import os
 import re
 from enum import Enum
-from pathlib import Path
 
 from . import model
 from .errors import ConfigError, Location, Problem
@@ -30,6 +29,7 @@ from .kinds import IDENTIFIER_PATTERN, Bool, Choice, Map, Pattern, String
 TYPE_CHECKING = False  # typing costs ~2 ms of every run; its names are for the type checker only
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
+    from pathlib import Path
     from typing import Any, TypeVar
 
     Named = TypeVar("Named", "Entry", "EntryName")
@@ -64,7 +64,6 @@ ENTRY_NAME_PATTERN = (
     rf"^(?P<time>{_NAME_TIME})\.(?P<agent>{_NAME_PART})\.(?P<env>{_NAME_PART})\."
     rf"(?P<action>{'|'.join(a.value for a in Action)})\.(?P<engine>[0-9]+|{NO_ENGINE})\.(?P<suffix>[0-9a-f]{{{SUFFIX_HEX_DIGITS}}}){re.escape(ENTRY_SUFFIX)}$"
 )
-_ENTRY_NAME_RE = re.compile(ENTRY_NAME_PATTERN)
 NAME_FORMAT = "<UTC YYYYMMDDTHHMMSS.ffffffZ>.<agent>.<env>.<action>.<engine number or none>.<6 hex digits>.yaml"
 NAME_EXAMPLE = "20260120T093015.123456Z.bob.dev.record.5732961048817152000.3fa9c1.yaml"
 
@@ -148,9 +147,12 @@ class PreviousEngine:
 # --- paths, people, commits ------------------------------------------------------------
 
 
-def ledger_dir(config_path: str | os.PathLike[str]) -> Path:
-    """The ledger folder of the config at ``config_path``: ``<its folder>/ledger``."""
-    return Path(config_path).parent / LEDGER_DIR_NAME
+def ledger_dir(config_path: str | os.PathLike[str]) -> str:
+    """The ledger folder of the config at ``config_path``: ``<its folder>/ledger``.
+
+    A ``str``, not a ``Path``: ``validate`` reads the ledger, and importing ``pathlib``
+    (with ``urllib.parse`` and ``ipaddress``) costs ~4 ms of every such run."""
+    return os.path.join(os.path.dirname(os.fspath(config_path)), LEDGER_DIR_NAME)
 
 
 def default_by(folder: str | os.PathLike[str]) -> str:
@@ -309,6 +311,8 @@ def write_entry(directory: str | os.PathLike[str], entry: Entry) -> Path:
     before anything is written: ConfigError (exit 1). An existing file of that name is never
     overwritten: WriteRefused (exit 1). Operating-system failures: WriteRefused.
     """
+    from pathlib import Path
+
     from .errors import WriteRefused
     from .writer import write_atomic
 
@@ -331,7 +335,7 @@ def write_entry(directory: str | os.PathLike[str], entry: Entry) -> Path:
 
 def parse_name(name: str) -> EntryName | None:
     """What the file name ``name`` says, or None when it is not a ledger entry's name."""
-    match = _ENTRY_NAME_RE.match(name)
+    match = re.match(ENTRY_NAME_PATTERN, name)  # compiled on first use (re caches it): most runs read no ledger
     return None if match is None else _entry_name(name, match.groups())
 
 
@@ -366,7 +370,7 @@ def scan(directory: str | os.PathLike[str]) -> list[EntryName]:
         return found
     found = []
     problems: list[Problem] = []
-    match = _ENTRY_NAME_RE.match
+    match = re.compile(ENTRY_NAME_PATTERN).match
     for name in names:
         parts = match(name)
         if parts is None:
@@ -382,7 +386,7 @@ def scan(directory: str | os.PathLike[str]) -> list[EntryName]:
 
 #: The entry-name pattern, one name per line of a joined listing (``findall`` runs the whole
 #: folder through the regex engine in one call instead of one ``match`` per name).
-_ENTRY_LINES_RE = re.compile("(?m)^(" + ENTRY_NAME_PATTERN[1:-1] + ")$")
+_ENTRY_LINES_PATTERN = "(?m)^(" + ENTRY_NAME_PATTERN[1:-1] + ")$"
 
 
 def _scan_fast(names: list[str]) -> list[EntryName] | None:
@@ -398,7 +402,7 @@ def _scan_fast(names: list[str]) -> list[EntryName] | None:
     blob = "\n".join(names)
     if blob.count("\n") != len(names) - 1:  # a name holds a line break: the careful loop
         return None
-    rows = _ENTRY_LINES_RE.findall(blob)
+    rows = re.findall(_ENTRY_LINES_PATTERN, blob)
     if len(rows) != len(names) and len(rows) != len(names) - sum(1 for name in names if name.startswith(".")):
         return None  # a name that is neither (dotfiles never match: a name starts with a digit)
     by_value = _ACTION_BY_VALUE

@@ -84,7 +84,7 @@ def record(config_path: str, change: Change, *, display: str | None = None, dry_
     (nothing written), SelectionError for an unknown agent or environment.
     """
     path = Path(config_path)
-    folder = ledger.ledger_dir(path)
+    folder = Path(ledger.ledger_dir(path))
     with _locked(folder, dry_run):
         # Read under the lock: a record that waited for another one sees its edit.
         from .loader import load_config_bytes, read_config_bytes
@@ -280,7 +280,7 @@ def approve(config_path: str, source: str, target: str, agent: str, by: str, lin
     config = load_config(config_path)
     views.select_step(config, source, target)
     keys = views.select_agents(config, agent)
-    folder = ledger.ledger_dir(config_path)
+    folder = Path(ledger.ledger_dir(config_path))
     problems = []
     entries = []
     for key in keys:

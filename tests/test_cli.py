@@ -6,6 +6,7 @@ installed console script and ``python -m generator`` end to end.
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import re
@@ -17,6 +18,7 @@ import pytest
 from conftest import PLACEHOLDER_FIXTURE, ROOT, WriteConfig, run_cli, set_env_field, where
 
 from generator import cli
+from generator.errors import UsageError
 from generator.rules import RULES
 from generator.schema import json_schema_text
 
@@ -361,6 +363,47 @@ def test_usage_error_wins_over_broken_config(tmp_path: Path) -> None:
     # the config is never read when the flags are wrong: 64, not 1
     code, _, err = run_cli(["validate", "--config", str(tmp_path / "missing.yaml"), "--from-env", "dev"])
     assert code == 64
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["validate"], "validate"),
+        (["--config", "c.yaml", "generate", "--check"], "generate"),
+        (["--config=c.yaml", "show"], "show"),
+        (["--config"], None),
+        (["--help", "validate"], None),
+        (["--version"], None),
+        (["deploy"], None),
+        ([], None),
+    ],
+)
+def test_the_lean_parser_is_used_only_when_argv_names_a_command(argv: list[str], named: str | None) -> None:
+    assert cli._command_in(argv) == named
+
+
+@pytest.mark.parametrize("command", list(cli.COMMANDS))
+def test_the_lean_parser_reads_and_refuses_like_the_full_one(command: str) -> None:
+    # each command parsed by a parser holding it alone: the same namespace, and the same
+    # words for a mistake as the parser of every command
+    argv = ["--config", "c.yaml", command, "--bogus"]
+    with pytest.raises(UsageError) as full:
+        cli.build_parser().parse_args(argv)
+    with pytest.raises(UsageError) as lean:
+        cli._parse(argv)
+    assert str(lean.value) == str(full.value)
+    ok = ["--config", "c.yaml", command, *_required_flags(command)]
+    assert vars(cli._parse(ok)) == vars(cli.build_parser().parse_args(ok))
+
+
+def _required_flags(command: str) -> list[str]:
+    """A value for each flag the command requires, read from its parser."""
+    (subparsers,) = [a for a in cli.build_parser(command)._actions if isinstance(a, argparse._SubParsersAction)]
+    flags: list[str] = []
+    for action in subparsers.choices[command]._actions:
+        if action.required and action.option_strings:
+            flags += [action.option_strings[0], str(next(iter(action.choices))) if action.choices else "x"]
+    return flags
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["validate", "--help"], ["show", "--help"]])

@@ -46,8 +46,9 @@ def problems_of(path: Path) -> list:
 
 
 def test_ledger_dir_is_beside_the_config() -> None:
-    assert ledger.ledger_dir("config/agent_engine_envs.yaml") == Path("config/ledger")
-    assert ledger.ledger_dir("/x/y/c.yaml") == Path("/x/y/ledger")
+    assert Path(ledger.ledger_dir("config/agent_engine_envs.yaml")) == Path("config/ledger")
+    assert ledger.ledger_dir("c.yaml") == "ledger"
+    assert Path(ledger.ledger_dir("/x/y/c.yaml")) == Path("/x/y/ledger")
 
 
 def test_a_name_says_time_agent_env_action_engine() -> None:
