@@ -631,8 +631,7 @@ def cmd_generate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write(f"{change.action.name.lower():9} {change.display}\n")
     if len(shown) < len(result.pending):
         out.write(f"... and {len(result.pending) - len(shown)} more (--verbose lists them all)\n")
-    unchanged = len(result.changes) - len(result.pending)
-    out.write(f"{plural(result.written, 'file')} written or removed, {unchanged} unchanged\n")
+    out.write(f"{plural(result.written, 'file')} written or removed, {result.unchanged} unchanged\n")
     return ExitCode.OK
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import WriteRefused
-from .writer import markdown_names, write_files
+from .writer import markdown_entries, markdown_names, write_files
 
 STATE_FILE = ".promotion-state.json"
 _FORMAT = 2
@@ -108,11 +108,20 @@ def matches(out_dir: Path, fp: str) -> list[str] | None:
     outputs = state.get("outputs")
     if not isinstance(files, dict) or not isinstance(outputs, list) or not all(type(p) is str for p in outputs):
         return None
-    names = _names(out_dir, outputs)
-    if len(names) != len(files):  # a Markdown file came or went
+    pages = markdown_entries(out_dir)
+    listed = {entry.path for entry in pages}
+    if len(listed.union(outputs)) != len(files):  # a Markdown file came or went
         return None
-    for name in names:  # stops at the first difference
-        if files.get(name, False) != _stat(name):
+    for entry in pages:  # stops at the first difference
+        try:
+            st = entry.stat()
+            now: list[int] | None = [st.st_size, st.st_mtime_ns]
+        except OSError:
+            now = None
+        if files.get(entry.path, False) != now:
+            return None
+    for name in outputs:  # the outputs that are not pages in the folder (CLAUDE.md)
+        if name not in listed and files.get(name, False) != _stat(name):
             return None
     return outputs
 

@@ -442,14 +442,41 @@ def markdown_files(out_dir: Path) -> list[Path]:
 
 
 def markdown_names(out_dir: str | os.PathLike[str]) -> list[str]:
-    """``markdown_files`` as strings (the no-op check lists every page on every run)."""
-    found: list[str] = []
-    join = os.path.join
-    # os.walk does not follow links to folders, so nothing outside out_dir is listed.
-    for folder, dirs, files in os.walk(out_dir):
-        dirs[:] = sorted(name for name in dirs if not name.startswith("."))
-        found += [join(folder, name) for name in sorted(files) if name.endswith(PAGE_SUFFIX)]
+    """``markdown_files`` as strings."""
+    return [entry.path for entry in markdown_entries(out_dir)]
+
+
+def markdown_entries(out_dir: str | os.PathLike[str]) -> list[os.DirEntry[str]]:
+    """The folder entries of ``markdown_files``, in its order. The no-op check takes each
+    page's size and mtime from its entry (``DirEntry.stat`` caches it) on every run.
+
+    As ``os.walk`` lists them: a link to a folder is a folder, and is not followed (so
+    nothing outside out_dir is listed); an unreadable folder is skipped."""
+    found: list[os.DirEntry[str]] = []
+    folders = [os.fspath(out_dir)]
+    while folders:
+        try:
+            with os.scandir(folders.pop()) as listing:
+                entries = sorted(listing, key=_entry_name)
+        except OSError:
+            continue
+        below = []
+        for entry in entries:
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if not is_dir:
+                if entry.name.endswith(PAGE_SUFFIX):
+                    found.append(entry)
+            elif not entry.name.startswith(".") and not entry.is_symlink():
+                below.append(entry.path)
+        folders += reversed(below)  # depth first, in name order, as os.walk lists them
     return found
+
+
+def _entry_name(entry: os.DirEntry[str]) -> str:
+    return entry.name
 
 
 def _read(path: Path) -> bytes | None:

@@ -42,7 +42,7 @@ from conftest import (
 
 from generator import generate
 from generator.errors import ExitCode
-from generator.writer import GENERATED_PREFIX
+from generator.writer import GENERATED_PREFIX, Action
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 UPDATE_GOLDEN = os.environ.get("UPDATE_GOLDEN") == "1"
@@ -244,6 +244,11 @@ def test_a_second_run_writes_nothing(project: Path) -> None:
     assert result.written == 0
     assert result.pending == []
     assert snapshot(project) == before
+    # the no-op result lists the same files as a full plan (--check), each unchanged
+    planned = generate.run(options(project), write=False).changes
+    assert sorted(c.display for c in result.changes) == sorted(c.display for c in planned)
+    assert {c.action for c in result.changes} == {Action.UNCHANGED}
+    assert result.unchanged == result.total == len(planned)
 
 
 def test_a_second_cli_run_reports_nothing_written(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -500,3 +500,25 @@ def test_two_processes_applying_the_same_plan(out: Path, tmp_path: Path) -> None
             assert path.read_bytes() == stamp_page(f"round {round_} page {i}\n" * 50, "c", "t")
         assert list((out / "orphans").iterdir()) == []
         assert no_temp_files(out)
+
+
+def test_markdown_names_lists_what_os_walk_lists(tmp_path: Path) -> None:
+    # pages in nested folders, in name order; hidden folders skipped; a link to a folder
+    # listed as a folder and not followed; a link to a page and a dangling link listed
+    out = tmp_path / "docs"
+    outside = tmp_path / "outside"
+    for rel in ["b.md", "a.md", "notes.txt", "z/y.md", "z/a/x.md", "m/index.md", ".hidden/h.md", "m.md/inner.md"]:
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        (out / rel).write_text("x", encoding="utf-8")
+    (outside / "far.md").parent.mkdir(parents=True)
+    (outside / "far.md").write_text("x", encoding="utf-8")
+    os.symlink(outside, out / "linked")
+    os.symlink(out / "a.md", out / "alias.md")
+    os.symlink(tmp_path / "missing.md", out / "dangling.md")
+
+    expected = []
+    for folder, dirs, files in os.walk(out):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        expected += [os.path.join(folder, f) for f in sorted(files) if f.endswith(".md")]
+    assert writer.markdown_names(out) == expected
+    assert os.path.join(out, "m.md", "inner.md") in expected and not any("far.md" in p or ".hidden" in p for p in expected)
