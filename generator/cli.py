@@ -600,7 +600,7 @@ def cmd_schema(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_generate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from . import generate
+    from . import generate, parallel
 
     check = args.check or args.diff
     options = generate.GenerateOptions(
@@ -610,6 +610,7 @@ def cmd_generate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         claude_md=None if args.no_claude_md else args.claude_md,
         force=args.force,
         keep_nodes=_ENDS_PROCESS,
+        workers=parallel.workers() if _ENDS_PROCESS else 1,
         gate=[key.strip() for key in args.gate.split(",") if key.strip()],
     )
     result = generate.run(options, write=not check)

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 class GenerateOptions:
     """What to generate from where. Paths are relative to ``root`` unless absolute."""
 
-    __slots__ = ("config_path", "out_dir", "templates_dir", "claude_md", "force", "gate", "root", "keep_nodes")
+    __slots__ = ("config_path", "out_dir", "templates_dir", "claude_md", "force", "gate", "root", "keep_nodes", "workers")
 
     def __init__(
         self,
@@ -36,6 +36,7 @@ class GenerateOptions:
         gate: list[str] | None = None,
         root: str | None = None,
         keep_nodes: bool = False,
+        workers: int = 1,
     ) -> None:
         self.config_path = config_path
         self.out_dir = out_dir
@@ -46,6 +47,8 @@ class GenerateOptions:
         self.root = root or os.getcwd()
         #: a process that ends right after the run (the CLI) keeps the YAML nodes rather than freeing them
         self.keep_nodes = keep_nodes
+        #: processes the pages may be rendered on (parallel.py): the CLI's own process may fork, the plugin never does
+        self.workers = workers
 
     def resolve(self, path: str) -> Path:
         return Path(path) if os.path.isabs(path) else Path(self.root) / path
@@ -170,7 +173,7 @@ def load_and_check(options: GenerateOptions) -> Loaded:
 
 def plan(options: GenerateOptions, loaded: Loaded | None = None) -> tuple[Config, list[Change], list[rules.Violation]]:
     """Load, check, render and compare with disk. Raises before anything could be written."""
-    from . import ledger, markers, render  # Jinja2 is only imported by the commands that render
+    from . import ledger, markers, parallel, render  # Jinja2 is only imported by the commands that render
 
     config_display = options.display(options.config_path)
     loaded = loaded or load_and_check(options)
@@ -185,10 +188,13 @@ def plan(options: GenerateOptions, loaded: Loaded | None = None) -> tuple[Config
     env = render.make_environment(str(options.resolve(options.templates_dir)) if options.templates_dir else None)
     context = render.build_context(config, config_display, violations, options.display(options.out_dir), entries, gates)
     out_dir = options.resolve(options.out_dir)
-    planned = [
-        PlannedFile(out_dir / page.path, stamp_page(page.body, config_display, page.template))
-        for page in render.render_pages(env, context)
-    ]
+    jobs = render.page_jobs(context)
+
+    def page_bytes(job: render.PageJob) -> bytes:
+        return stamp_page(render.render_page(env, context, job), config_display, job.template)
+
+    bodies = parallel.map_bytes(page_bytes, jobs, options.workers)
+    planned = [PlannedFile(out_dir / job.path, body) for job, body in zip(jobs, bodies, strict=True)]
     if options.claude_md:
         claude_path = options.resolve(options.claude_md)
         _check_claude_target(claude_path, options)

@@ -571,21 +571,40 @@ def _agent_step(item: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def render_pages(env: SandboxedEnvironment, context: dict[str, Any]) -> list[RenderedPage]:
+class PageJob:
+    """One page to render: its path under the docs folder, its template and what it adds to
+    the context (the step, environment or agent it is about)."""
+
+    __slots__ = ("path", "template", "extra")
+
+    def __init__(self, path: str, template: str, extra: dict[str, Any]) -> None:
+        self.path = path
+        self.template = template
+        self.extra = extra
+
+
+def page_jobs(context: dict[str, Any]) -> list[PageJob]:
     """Every page of the registry (``pages.PAGES``), in a stable order."""
-    out = []
+    jobs = []
     for page in pages.PAGES:
         if page.per is pages.Per.ONCE:
-            items: list[tuple[str, dict[str, Any]]] = [(page.path, {})]
+            jobs.append(PageJob(page.path, page.template, {}))
         elif page.per is pages.Per.STEP:
-            items = [(page.path_for(step["slug"]), {"step": step}) for step in context["steps"]]
+            jobs += [PageJob(page.path_for(step["slug"]), page.template, {"step": step}) for step in context["steps"]]
         elif page.per is pages.Per.ENV:
-            items = [(page.path_for(env["name"]), {"environment": env}) for env in context["environments"]]
+            jobs += [PageJob(page.path_for(env["name"]), page.template, {"environment": env}) for env in context["environments"]]
         else:
-            items = [(page.path_for(agent["key"]), {"agent": agent}) for agent in context["agents"]]
-        for path, extra in items:
-            out.append(RenderedPage(path, page.template, _render(env, page.template, {**context, **extra, "template_name": page.template})))
-    return out
+            jobs += [PageJob(page.path_for(agent["key"]), page.template, {"agent": agent}) for agent in context["agents"]]
+    return jobs
+
+
+def render_page(env: SandboxedEnvironment, context: dict[str, Any], job: PageJob) -> str:
+    return _render(env, job.template, {**context, **job.extra, "template_name": job.template})
+
+
+def render_pages(env: SandboxedEnvironment, context: dict[str, Any]) -> list[RenderedPage]:
+    """Every page, rendered in order (``generate`` maps ``render_page`` over ``page_jobs`` itself)."""
+    return [RenderedPage(job.path, job.template, render_page(env, context, job)) for job in page_jobs(context)]
 
 
 def render_claude_section(env: SandboxedEnvironment, context: dict[str, Any]) -> str:
