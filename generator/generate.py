@@ -208,7 +208,8 @@ def plan(options: GenerateOptions, loaded: Loaded | None = None) -> tuple[Config
         new = markers.update_section(existing, body, config_display, force=options.force, file=options.display(claude_path))
         planned.append(PlannedFile(claude_path, new, "section"))
     changes = plan_changes(planned, out_dir, force=options.force)
-    return config, [Change(c, options.display(c.path)) for c in changes], violations
+    display = _displayer(options)
+    return config, [Change(c, display(str(c.path))) for c in changes], violations
 
 
 def run(options: GenerateOptions, write: bool = True) -> GenerateResult:
@@ -248,7 +249,7 @@ def run(options: GenerateOptions, write: bool = True) -> GenerateResult:
 
 
 def _displayer(options: GenerateOptions) -> Any:
-    """``options.display`` for many paths: a recorded output under the root (absolute and
+    """``options.display`` for many paths: an output under the root (absolute and
     normalised, as the state records them) is its remainder after the root, with ``/``;
     anything else goes through ``options.display``."""
     root = options.root
