@@ -401,7 +401,7 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         steps.append(rules.Step(source, target, agents, gates))
     found = verdict.judge(config, steps, gates.names)
     violations, failing, warnings, code, checked = found.violations, found.errors, found.warnings, found.exit_code, found.rules_checked
-    step = views.step(config, steps[0].source, steps[0].target, agents, gates) if steps else None
+    step = views.step(config, steps[0].source, steps[0].target, agents, gates, judged=steps[0]) if steps else None
     line = summary(len(failing), len(warnings), config.file)
     if fmt is OutputFormat.JSON:
         _json(

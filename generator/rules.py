@@ -67,7 +67,7 @@ class Violation(Problem):
 class Step:
     """A promotion step to judge: two consecutive environments and the agents it covers."""
 
-    __slots__ = ("source", "target", "agents", "gates")
+    __slots__ = ("source", "target", "agents", "gates", "_verdicts")
 
     def __init__(self, source: str, target: str, agents: list[str], gates: Any = None) -> None:
         self.source = source
@@ -75,6 +75,15 @@ class Step:
         self.agents = agents
         #: the ledger and the time the gates are judged at (``gates.Gates``); None: no gates
         self.gates = gates
+        self._verdicts: dict[str, lifecycle.AgentStep] = {}
+
+    def verdict(self, config: Config, key: str) -> lifecycle.AgentStep:
+        """``lifecycle.agent_step`` of the agent ``key`` on this step, judged once: the rule
+        and the view printed beside it (``views.step``) read the same verdict."""
+        found = self._verdicts.get(key)
+        if found is None:
+            found = self._verdicts[key] = lifecycle.agent_step(config, config.agents[key], self.source, self.target, self.gates)
+        return found
 
 
 #: A config rule's function gets its rule and the config; a step rule's also the step; a
@@ -398,11 +407,10 @@ def step_ready(this: Rule, config: Config, step: Step) -> Iterable[Violation]:
     deployed to B is promoted, and done once B is `validated`. Any other agent is blocked:
     its A engine is a placeholder, or A is only `pending` or `deployed`."""
     for key in step.agents:
-        agent = config.agents[key]
-        verdict = lifecycle.agent_step(config, agent, step.source, step.target, step.gates)
+        verdict = step.verdict(config, key)
         for blocker in verdict.blockers:
             message = f"`{key}` is blocked on {step.source} -> {step.target}: {blocker.reason}"
-            yield _tag(this.violation(blocker.node, blocker.field, message, blocker.next_step), agent, blocker.env)
+            yield _tag(this.violation(blocker.node, blocker.field, message, blocker.next_step), verdict.agent, blocker.env)
 
 
 @rule(

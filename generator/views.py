@@ -106,12 +106,13 @@ def mapping(config: Config, agents: list[str]) -> dict[str, Any]:
 _COMPARED = ("engine_id", "status", "app_version", "project_id", "region", "engine_name")
 
 
-def step(config: Config, source: str, target: str, agents: list[str], gates: Any = None) -> dict[str, Any]:
+def step(config: Config, source: str, target: str, agents: list[str], gates: Any = None, judged: Any = None) -> dict[str, Any]:
     """What ``promotion path`` prints: per agent its lifecycle state on the step (with the
     reasons and the next step), source and target, differences; and the step's checks and approval.
 
     The states come from ``lifecycle.agent_step``, the same function rule PR010 judges
-    with, so ``path``, ``validate`` and the pages can't disagree.
+    with, so ``path``, ``validate`` and the pages can't disagree. ``judged`` (a ``rules.Step``
+    of the same step, agents and gates) gives the verdicts the rule already reached.
     """
     promotion = config.promotion_for(source, target)
     checks = config.effective_checks(promotion) if promotion else []
@@ -119,7 +120,7 @@ def step(config: Config, source: str, target: str, agents: list[str], gates: Any
     states = []
     for key in agents:
         agent = config.agents[key]
-        verdict = lifecycle.agent_step(config, agent, source, target, gates)
+        verdict = judged.verdict(config, key) if judged is not None else lifecycle.agent_step(config, agent, source, target, gates)
         states.append(verdict.state)
         src = env_row(config, agent, source)
         dst = env_row(config, agent, target)
