@@ -401,7 +401,9 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         steps.append(rules.Step(source, target, agents, gates))
     found = verdict.judge(config, steps, gates.names)
     violations, failing, warnings, code, checked = found.violations, found.errors, found.warnings, found.exit_code, found.rules_checked
-    step = views.step(config, steps[0].source, steps[0].target, agents, gates, judged=steps[0]) if steps else None
+    step = None
+    if steps:  # the JSON has every agent's row; the text, the verdict
+        step = views.step(config, steps[0].source, steps[0].target, agents, gates, judged=steps[0]) if fmt is OutputFormat.JSON else views.step_summary(config, steps[0])
     line = summary(len(failing), len(warnings), config.file)
     if fmt is OutputFormat.JSON:
         _json(

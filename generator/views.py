@@ -142,7 +142,7 @@ def step(config: Config, source: str, target: str, agents: list[str], gates: Any
                 "gates": gates.view(config, agent, source, target) if gates is not None else None,
             }
         )
-    verdict_all = lifecycle.step_state(states)
+    verdict = _verdict(source, target, states)
     return {
         "source": source,
         "target": target,
@@ -155,10 +155,29 @@ def step(config: Config, source: str, target: str, agents: list[str], gates: Any
         "require_recorded_checks": bool(promotion and promotion.require_recorded_checks),
         "freeze": [{"window": w.describe(), "weekly": w.weekly is not None} for w in config.environments[target].freeze] if target in config.environments else [],
         "agents": out_agents,
+        "counts": verdict["counts"],
+        "total_agents": verdict["total_agents"],
+        "state": verdict["state"],
+        "ready": verdict["ready"],
+    }
+
+
+def step_summary(config: Config, judged: Any) -> dict[str, Any]:
+    """The verdict part of ``step`` alone (what ``validate`` prints in text): the step, its
+    state and the count of agents in each state, from the verdicts of ``judged`` (a
+    ``rules.Step`` whose rule already ran)."""
+    return _verdict(judged.source, judged.target, [judged.verdict(config, key).state for key in judged.agents])
+
+
+def _verdict(source: str, target: str, states: list[lifecycle.State]) -> dict[str, Any]:
+    verdict = lifecycle.step_state(states)
+    return {
+        "source": source,
+        "target": target,
         "counts": lifecycle.counts(states),
-        "total_agents": len(out_agents),
-        "state": verdict_all.value,
-        "ready": verdict_all is not lifecycle.State.BLOCKED,
+        "total_agents": len(states),
+        "state": verdict.value,
+        "ready": verdict is not lifecycle.State.BLOCKED,
     }
 
 
