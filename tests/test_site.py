@@ -452,23 +452,35 @@ def test_a_save_rebuilds_once(served: Serve) -> None:
 
 @pytest.mark.browser
 def test_the_serve_banner_shows_the_problem_and_goes_away_after_the_fix(served: Serve, browser: Any) -> None:
+    # The page is parked on about:blank while serve rebuilds, and opened once the rebuild is
+    # logged: a page left open reloads itself when livereload says so, and a navigation of
+    # ours racing that reload once hung Playwright for a quarter of an hour in CI.
     page = browser.new_page()
+    page.set_default_timeout(20_000)
     try:
         page.goto(served.base + "matrix/", wait_until="load")
         assert page.locator(".promo-problems").count() == 0
         good = read_config(served.project)
         broken = placeholder_validated(good)
+        page.goto("about:blank")
+        offset = len(served.log)
         write_config(served.project, broken)
+        served.wait_for_log("Reloading browsers", served.wait_for_log("[PR001]", offset))
         where_ = location(broken, BOB_DEV_ENGINE, "TODO-SET-DEV-ENGINE-ID")
         for path in ("matrix/", "playbook/", "agents/foreman/"):
-            wait_for(lambda path=path: page.goto(served.base + path, wait_until="load") and page.locator(".promo-problems").count() == 1, SERVE_TIMEOUT, f"the banner on {path}\n{served.log}")
+            page.goto(served.base + path, wait_until="load")
+            assert page.locator(".promo-problems").count() == 1, f"no banner on {path}\n{served.log}"
             banner = page.locator(".promo-problems").inner_text()
             assert f"{where_}: error [PR001] agents.bob.environments.dev.engine_id" in banner
             assert "fix: " in banner
             # above the last good content
             assert page.locator("h1").first.inner_text() != ""
+        page.goto("about:blank")
+        offset = len(served.log)
         write_config(served.project, good)
-        wait_for(lambda: page.goto(served.base + "matrix/", wait_until="load") and page.locator(".promo-problems").count() == 0, SERVE_TIMEOUT, f"the banner to go\n{served.log}")
+        served.wait_for_log("Reloading browsers", offset)
+        page.goto(served.base + "matrix/", wait_until="load")
+        assert page.locator(".promo-problems").count() == 0, served.log
     finally:
         page.close()
 
