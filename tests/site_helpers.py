@@ -441,7 +441,17 @@ def search(page: Any, ui: EngineUI, query: str) -> list[dict[str, str]]:
             break
         except PlaywrightTimeout:
             continue
-    return page.locator(ui.search_result).evaluate_all("links => links.map(a => ({ href: a.getAttribute('href'), text: a.innerText }))")
+    # Results are drawn as the index answers each keystroke's query: read them once the
+    # list has stopped changing (CI once read a list drawn for only part of the query).
+    read = "links => links.map(a => ({ href: a.getAttribute('href'), text: a.innerText }))"
+    results = page.locator(ui.search_result).evaluate_all(read)
+    for _ in range(20):
+        page.wait_for_timeout(250)
+        again = page.locator(ui.search_result).evaluate_all(read)
+        if again == results:
+            break
+        results = again
+    return results
 
 
 # --- measurements in the page (phones) ---------------------------------------------------------
