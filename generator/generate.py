@@ -88,20 +88,20 @@ class GenerateResult:
     paths and makes its ``changes`` (all unchanged) only when they are asked for: the CLI
     prints a count, and making 2,000 of them cost a tenth of the no-op run."""
 
-    __slots__ = ("config", "_changes", "_unchanged", "warnings", "written")
+    __slots__ = ("config", "_changes", "_recorded", "_display", "warnings", "written")
 
-    def __init__(self, config: Config, changes: list[Change] | None, warnings: list[rules.Violation], written: int, unchanged: Callable[[], list[Change]] | None = None, unchanged_count: int = 0) -> None:
+    def __init__(self, config: Config, changes: list[Change] | None, warnings: list[rules.Violation], written: int, recorded: list[str] | None = None, display: Callable[[str], str] = str) -> None:
         self.config = config
-        self._changes = changes
-        self._unchanged = (unchanged, unchanged_count)
+        self._changes = changes  # None for a no-op run: made from ``recorded`` when asked for
+        self._recorded = recorded or []
+        self._display = display
         self.warnings = warnings
         self.written = written
 
     @property
     def changes(self) -> list[Change]:
         if self._changes is None:
-            make = self._unchanged[0]
-            self._changes = make() if make is not None else []
+            self._changes = [Change(FileChange(Path(p), Action.UNCHANGED, None, None), self._display(p)) for p in self._recorded]
         return self._changes
 
     @property
@@ -114,13 +114,13 @@ class GenerateResult:
     @property
     def unchanged(self) -> int:
         if self._changes is None:
-            return self._unchanged[1]
+            return len(self._recorded)
         return len([c for c in self._changes if c.action is Action.UNCHANGED])
 
     @property
     def total(self) -> int:
         if self._changes is None:
-            return self._unchanged[1]
+            return len(self._recorded)
         return len([c for c in self._changes if c.action is not Action.DELETE])
 
 
@@ -230,13 +230,7 @@ def run(options: GenerateOptions, write: bool = True) -> GenerateResult:
         return GenerateResult(config, plan(options, loaded)[1], warnings, 0)
     recorded = None if options.force else state.matches(out_dir, fp)
     if recorded is not None:
-        paths = recorded
-
-        def unchanged() -> list[Change]:
-            display = _displayer(options)
-            return [Change(FileChange(Path(p), Action.UNCHANGED, None, None), display(p)) for p in paths]
-
-        return GenerateResult(config, None, warnings, 0, unchanged, len(paths))
+        return GenerateResult(config, None, warnings, 0, recorded, _displayer(options))
     config, changes, violations = plan(options, loaded)
     try:
         written = apply_changes([c.change for c in changes])

@@ -76,9 +76,10 @@ def fingerprint(config_path: Path, template_dirs: list[Path], options_key: str) 
     return "\n".join(parts)
 
 
-def _stat(path: str) -> list[int] | None:
+def _stat(path: str | os.DirEntry[str]) -> list[int] | None:
+    """Size and mtime of a file, or None; a folder entry's own (cached) ``stat`` when given one."""
     try:
-        st = os.stat(path)
+        st = path.stat() if isinstance(path, os.DirEntry) else os.stat(path)
     except OSError:
         return None
     return [st.st_size, st.st_mtime_ns]
@@ -113,12 +114,7 @@ def matches(out_dir: Path, fp: str) -> list[str] | None:
     if len(listed.union(outputs)) != len(files):  # a Markdown file came or went
         return None
     for entry in pages:  # stops at the first difference
-        try:
-            st = entry.stat()
-            now: list[int] | None = [st.st_size, st.st_mtime_ns]
-        except OSError:
-            now = None
-        if files.get(entry.path, False) != now:
+        if files.get(entry.path, False) != _stat(entry):
             return None
     for name in outputs:  # the outputs that are not pages in the folder (CLAUDE.md)
         if name not in listed and files.get(name, False) != _stat(name):
