@@ -142,7 +142,6 @@ def step(config: Config, source: str, target: str, agents: list[str], gates: Any
                 "gates": gates.view(config, agent, source, target) if gates is not None else None,
             }
         )
-    verdict = _verdict(source, target, states)
     return {
         "source": source,
         "target": target,
@@ -155,10 +154,7 @@ def step(config: Config, source: str, target: str, agents: list[str], gates: Any
         "require_recorded_checks": bool(promotion and promotion.require_recorded_checks),
         "freeze": [{"window": w.describe(), "weekly": w.weekly is not None} for w in config.environments[target].freeze] if target in config.environments else [],
         "agents": out_agents,
-        "counts": verdict["counts"],
-        "total_agents": verdict["total_agents"],
-        "state": verdict["state"],
-        "ready": verdict["ready"],
+        **_verdict(source, target, states),  # source and target again (same values, same place), then the verdict
     }
 
 
