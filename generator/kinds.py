@@ -425,7 +425,7 @@ class Map(_Nested):
     """Entries of one kind under keys that are safe identifiers (and match ``key_pattern``,
     whose ``key_rule`` says why not), at least ``min_items`` of them."""
 
-    __slots__ = ("values", "min_items", "key_doc", "key_pattern", "key_rule")
+    __slots__ = ("values", "min_items", "key_doc", "key_pattern", "key_rule", "_key_re")
     type_name = "mapping"
 
     def __init__(
@@ -437,6 +437,7 @@ class Map(_Nested):
         self.key_doc = key_doc
         self.key_pattern = key_pattern
         self.key_rule = key_rule
+        self._key_re: re.Pattern[str] | None = None  # compiled on first use, not at import
 
     def expected(self, node: yaml.Node, path: str, field: str) -> tuple[str, str, str]:
         return (
@@ -463,6 +464,10 @@ class Map(_Nested):
                 out[key] = value
         return out
 
+    def _compile_key_pattern(self) -> re.Pattern[str]:
+        self._key_re = re.compile(self.key_pattern or "")
+        return self._key_re
+
     def key_ok(self, walker: _Walker, key: str, key_node: yaml.Node, path: str) -> bool:
         if not safe_identifier(key):
             walker.problem(
@@ -474,7 +479,7 @@ class Map(_Nested):
                 "identifier",
             )
             return False
-        if self.key_pattern is not None and not re.match(self.key_pattern, key):
+        if self.key_pattern is not None and not (self._key_re or self._compile_key_pattern()).match(key):
             walker.problem(key_node, path, f"{self.key_doc} `{clip(key)}` {self.key_rule}", f"rename the {self.key_doc}", "identifier")
             return False
         return True

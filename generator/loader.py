@@ -419,13 +419,20 @@ class SourceMap:
     done only when the text has an alias at all.
     """
 
-    __slots__ = ("file", "text", "bom", "root", "_places", "_shared_known", "_non_ascii", "_extra_bytes")
+    __slots__ = ("file", "text", "bom", "root", "_places", "_shared_known", "_non_ascii", "_extra_bytes", "_issued", "_shifts", "consumed")
 
-    def __init__(self, file: str, text: str, bom: int, root: yaml.Node) -> None:
+    def __init__(self, file: str, text: str, bom: int, root: yaml.Node, shifts: list[tuple[int, int]] | None = None) -> None:
         self.file = file
         self.text = text
         self.bom = bom
         self.root = root
+        #: (start, end) byte offsets of each span handed out -> its node (``load_edited`` finds them)
+        self._issued: dict[tuple[int, int], yaml.ScalarNode] = {}
+        #: for a config built by ``load_edited``: the node marks index the text before the edit;
+        #: (end of an edited value in that text, characters added up to there), in order
+        self._shifts = shifts
+        #: set when ``load_edited`` took the node graph over: its spans would be wrong now
+        self.consumed = False
         #: see _shared_places; None: no alias in the text, nothing is shared
         self._places: tuple[dict[str, tuple[yaml.Node, yaml.Node | None]], dict[int, yaml.Node]] | None = None
         self._shared_known = False
@@ -434,6 +441,8 @@ class SourceMap:
         self._extra_bytes: list[int] = [0]
 
     def span(self, obj: model.Node, field: str) -> Span:
+        if self.consumed:
+            raise ValueError("this config's node graph was taken over by an edit (load_edited): use the edited config")
         path = obj.field_path(field)
         node = obj.locations.get(field)
         if node is None:
@@ -456,13 +465,27 @@ class SourceMap:
             anchor = located(self.file, anchor_node) if anchor_node is not None else None
         text = self.text
         mark = node.start_mark
-        start, line, col = mark.index, mark.line, mark.column
+        start, line, col = self._index(mark.index), mark.line, mark.column
         if text[start : start + 1] in ("&", "!"):  # an anchor or tag comes before the value
             start, line, col = _skip_properties(text, start, line, col)
-        return Span(
-            self.file, path, self.byte_offset(start), self.byte_offset(node.end_mark.index), line + 1, col + 1,
+        span = Span(
+            self.file, path, self.byte_offset(start), self.byte_offset(self._index(node.end_mark.index)), line + 1, col + 1,
             node.style or None, node.tag, aliased, anchor,
         )
+        self._issued[(span.start, span.end)] = node
+        return span
+
+    def _index(self, index: int) -> int:
+        """Character ``index`` of the text the marks were made in, in ``self.text``."""
+        shifts = self._shifts
+        if not shifts:
+            return index
+        added = 0
+        for end, total in shifts:
+            if end > index:
+                break
+            added = total
+        return index + added
 
     def byte_offset(self, index: int) -> int:
         """The byte offset in the file as read of character ``index`` of the text."""
@@ -687,6 +710,94 @@ def load_config_bytes(path: str, data: bytes, *, keep_nodes: bool = False, spans
     finally:
         if was_enabled:
             gc.enable()
+
+
+def load_edited(config: model.Config, data: bytes, replaced: list[tuple[Span, str]]) -> model.Config | None:
+    """The config in ``data``: ``config``'s bytes with the scalar at each span replaced by
+    its new text (``yamledit``). Built from ``config``'s node graph, which it takes over,
+    instead of parsing ``data`` again: the edited scalars are each read alone and every
+    other node is the one parsed before. None when that is not certain to read ``data``
+    as a parse would (the caller then loads ``data``): ``config`` was not loaded with
+    ``spans=True`` or was built this way, a value spans lines or shares its line with
+    anything but a comment, or a new text is not one plain or quoted scalar by itself.
+    Raises ConfigError as ``load_config_bytes`` would (the model's checks run again).
+    """
+    source: SourceMap | None = getattr(config, "_source", None)
+    if source is None or source.consumed or source._shifts or len(data) > MAX_CONFIG_BYTES:
+        return None
+    text = source.text
+    plan: list[tuple[int, int, yaml.ScalarNode, str, yaml.ScalarNode]] = []
+    for span, new_text in replaced:
+        node = source._issued.get((span.start, span.end))
+        if node is None:
+            return None
+        start, end = node.start_mark.index, node.end_mark.index
+        if start == end or text[start : start + 1] in ("&", "!") or _BREAKS[0] in new_text or _BREAKS[1] in new_text:
+            return None
+        line_end = text.find("\n", end)
+        rest = text[end : len(text) if line_end < 0 else line_end]
+        if "\n" in text[start:end] or "\r" in text[start:end] or not _REST_OF_LINE_RE.match(rest):
+            return None
+        alone = _alone(new_text, rest)
+        if alone is None:
+            return None
+        plan.append((start, end, node, new_text, alone))
+    plan.sort(key=lambda item: item[0])
+    parts: list[str] = []
+    shifts: list[tuple[int, int]] = []
+    at = added = 0
+    for start, end, _node, new_text, _alone_node in plan:
+        if start < at:
+            return None  # overlapping edits: replace_scalars refuses them before this
+        parts += (text[at:start], new_text)
+        added += len(new_text) - (end - start)
+        shifts.append((end, added))
+        at = end
+    parts.append(text[at:])
+    new_text = decode_config(source.file, data)  # the checks a parse of ``data`` starts with
+    if new_text != "".join(parts):
+        return None  # ``data`` is not ``config``'s text with these replacements
+    for _start, _end, node, _new_text, alone_node in plan:
+        node.value, node.tag, node.style = alone_node.value, alone_node.tag, alone_node.style
+    source.consumed = True
+    edited = SourceMap(source.file, new_text, source.bom, source.root, shifts)
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        walker = _Walker(source.file, max(MIN_VISIT_BUDGET, len(data)), edited, True, edited.text)
+        try:
+            new = walker.value(source.root, model.Config.KIND, "", "")
+        except _Abort:
+            new = None
+        if new is not None:
+            new.file = source.file
+            _resolve_pairs(new)
+        if walker.problems:
+            raise ConfigError(walker.problems)
+        if new is None:  # a problem was reported for every None; defensive only
+            raise ConfigError([Problem(Location(source.file, 1, 1), "", "invalid config", "", "config")])
+        return new  # type: ignore[no-any-return]
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+#: What may follow an edited value on its line for ``load_edited``: spaces, a comment.
+_REST_OF_LINE_RE = re.compile(r"[ \t]*(?:#.*)?\r?\Z", re.DOTALL)
+
+
+def _alone(text: str, rest: str) -> yaml.ScalarNode | None:
+    """The node ``text`` followed by ``rest`` (the rest of its line) is as a document of its
+    own, if that is one plain or quoted scalar made of all of ``text``."""
+    try:
+        node = yaml.compose(text + rest, Loader=_Loader)
+    except (yaml.YAMLError, RecursionError):
+        return None
+    if node.__class__ is not _ScalarNode or node.style not in (None, "", '"', "'"):
+        return None
+    if node.start_mark.index != 0 or node.end_mark.index != len(text):
+        return None
+    return node  # type: ignore[no-any-return]
 
 
 def _drop_nodes(built: list[model.Node]) -> None:

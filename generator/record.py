@@ -144,7 +144,7 @@ def _edit(config: model.Config, display: str, old: bytes, change: Change, folder
     today = change.date or _today(change.now)
     if config.last_updated != today:
         edits.append((config.span("last_updated"), today))
-    new, edited = yamledit.edit_config(display, old, edits)
+    new, edited = yamledit.edit_config(display, old, edits, config=config)
     violations = rules.run(edited)
     rules.raise_for(violations)
     deploys = change.engine is not None or (change.status == "deployed" and env.status == "pending")

@@ -4,8 +4,10 @@ The config belongs to its user: comments (also one right after the edited value)
 quoting, key order, blank lines, CRLF endings and a BOM must all survive an edit. So
 nothing here goes through a YAML library's dump: each edited value's span (``Node.span``,
 from a config loaded with ``spans=True``) is replaced by the new value written in the
-style the old one had, and every other byte is copied. The result is loaded again before
-anyone writes it (``edit_config``); writing is the caller's job.
+style the old one had, and every other byte is copied. The result is read again before
+anyone writes it (``edit_config``): from the config's own node graph with each new value
+read alone, when that reads the bytes exactly as a parse would (``loader.load_edited``),
+else parsed in full. Writing is the caller's job.
 
 Refused (``EditRefused``, exit 1): a block scalar (``|``/``>``), a value shared through
 an anchor (reached through an alias, or the anchor itself when an alias uses it: editing
@@ -156,15 +158,24 @@ def replace_scalars(data: bytes, edits: Sequence[tuple[Span, str]]) -> bytes:
     return b"".join(out)
 
 
-def edit_config(path: str, data: bytes, edits: Sequence[tuple[Span, str]]) -> tuple[bytes, Config]:
+def edit_config(path: str, data: bytes, edits: Sequence[tuple[Span, str]], *, config: Config | None = None) -> tuple[bytes, Config]:
     """Edit ``data`` (the config at ``path``, as read) in place, then load the result.
 
-    Returns the new bytes and the config they hold (loaded with spans, so another edit can
+    ``config``, when given, is what ``data`` holds (loaded with spans, the spans of ``edits``
+    taken from it): the result is then built from its node graph, which the edited config
+    takes over (``config`` keeps its values, but hands out no more spans).
+
+    Returns the new bytes and the config they hold (with spans, so another edit can
     follow). A ConfigError from the new bytes propagates; so does an EditRefused when an
     edited place does not read back as its new value. Nothing is written.
     """
     new = replace_scalars(data, edits)
-    config = load_config_bytes(path, new, spans=True)
+    edited = None
+    if config is not None:
+        from .loader import load_edited
+
+        edited = load_edited(config, new, [(span, render(value, span)) for span, value in edits])
+    config = edited if edited is not None else load_config_bytes(path, new, spans=True)
     problems = []
     for span, value in edits:
         got = _value_at(config, span.path)

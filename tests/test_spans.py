@@ -283,3 +283,110 @@ def test_loc_is_the_same_with_and_without_spans() -> None:
                 la, lb, lc = a.loc(field), b.loc(field), c.loc(field)
                 assert type(la) is type(lb) is type(lc) is Location
                 assert (la.file, la.line, la.col) == (lb.file, lb.line, lb.col) == (lc.file, lc.line, lc.col)
+
+
+# --- an edited config built from the node graph (loader.load_edited) ------------------------
+
+#: New texts for each kind of edited value: plain-safe ones, ones that need quotes
+#: (a plain `yes`, a `#`, a `: `), an escape and a non-ASCII character.
+NEW_VALUES = {
+    "engine_id": ["projects/p/locations/r/reasoningEngines/9876543210", "TODO-yes: #later", "1234"],
+    "status": ["deployed", "validated"],
+    "last_updated": ["2031-02-03", "2031-02-03 # not a comment"],
+    "display_name": ["yes", "Ünï — 🚀 \"quoted\"", "tab\there"],
+}
+
+
+def _dump(value: object) -> object:
+    """Everything a model value holds, as plain data: every slot of every object (locations
+    as line and column), and the span of every scalar field written in the file."""
+    if isinstance(value, model.Node):
+        out: dict[str, object] = {"type": type(value).__name__, "path": value.path, "at": (value.location.line, value.location.col)}
+        for cls in type(value).__mro__:
+            for name in getattr(cls, "__slots__", ()):
+                if name not in ("locations", "_source", "location", "path"):
+                    out[name] = _dump(getattr(value, name, None))
+        out["locations"] = {field: (value.loc(field).line, value.loc(field).col) for field in value.locations}
+        out["spans"] = {field: tuple(getattr(span, slot) for slot in Span.__slots__ if slot != "anchor") + (str(span.anchor),) for field, span in _spans_of(value)}
+        return out
+    if isinstance(value, dict):
+        return {key: _dump(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_dump(item) for item in value]
+    return value
+
+
+def _spans_of(obj: model.Node) -> Iterator[tuple[str, Span]]:
+    for field in scalar_fields(obj):
+        if field in obj.locations:
+            try:
+                yield field, obj.span(field)
+            except ValueError:  # not a scalar here (a check written as a mapping)
+                continue
+
+
+def _edits(config: model.Config) -> Iterator[list[tuple[int, str, str]]]:
+    """Edits of one value, or of one and ``last_updated``, across the file: (index of the
+    object in ``model_objects``, field, new text)."""
+    for number, obj in enumerate(model_objects(config)):
+        for field in scalar_fields(obj):
+            if field in NEW_VALUES and field in obj.locations:
+                for value in NEW_VALUES[field]:
+                    edits = [(number, field, value)]
+                    if number and "last_updated" in config.locations:
+                        edits.append((0, "last_updated", "2030-01-01"))
+                    yield edits
+
+
+@pytest.mark.parametrize(("source", "variant"), list(_cases()))
+def test_an_edited_config_built_from_the_nodes_is_the_one_a_parse_gives(source: Path, variant: str | None) -> None:
+    """Whatever ``load_edited`` builds (or refuses: None) equals a full parse of the edited
+    bytes: every value, location and span, or the same ConfigError."""
+    from generator import yamledit
+    from generator.errors import ConfigError, EditRefused
+
+    data = _bytes(source, variant)
+    built = 0
+    for wanted in _edits(load_config_bytes(str(source), data, spans=True)):
+        config = load_config_bytes(str(source), data, spans=True)  # a copy per case: load_edited takes its nodes over
+        objects = list(model_objects(config))
+        try:
+            edits = [(objects[number].span(field), value) for number, field, value in wanted]
+            new = yamledit.replace_scalars(data, edits)
+        except (EditRefused, ValueError):
+            continue  # a shared or block value, or a check written as a mapping
+        rendered = [(span, yamledit.render(value, span)) for span, value in edits]
+        try:
+            parsed: object = _dump(load_config_bytes(str(source), new, spans=True))
+        except ConfigError as exc:
+            parsed = [problem.to_dict() for problem in exc.problems()]
+        try:
+            edited = loader.load_edited(config, new, rendered)
+            got: object = None if edited is None else _dump(edited)
+        except ConfigError as exc:
+            got = [problem.to_dict() for problem in exc.problems()]
+        if got is None:
+            assert not config._source.consumed  # refused before touching anything: the original still hands out spans
+            continue
+        built += 1
+        assert config._source.consumed
+        assert got == parsed, (source, variant, [(span.path, value) for span, value in rendered])
+    if source.name in ("placeholders.yaml", "seed.yaml"):
+        assert built > 10  # block-style files: most edits take the quick way
+
+
+def test_a_config_whose_nodes_were_taken_over_hands_out_no_spans() -> None:
+    from generator import yamledit
+
+    data = PLACEHOLDER_FIXTURE.read_bytes()
+    config = load_config_bytes("c.yaml", data, spans=True)
+    env = config.agents["bob"].environments["dev"]
+    new, edited = yamledit.edit_config("c.yaml", data, [(env.span("status"), "deployed")], config=config)
+    assert edited.agents["bob"].environments["dev"].status == "deployed"
+    assert env.status == "pending"  # the original keeps its values
+    with pytest.raises(ValueError, match="taken over"):
+        env.span("status")
+    # the edited config's spans are those of the new bytes, and another edit can follow
+    span = edited.span("last_updated")
+    again, _ = yamledit.edit_config("c.yaml", new, [(span, "2031-01-01")], config=edited)
+    assert again == new.replace(new[span.start : span.end], b"2031-01-01", 1)
