@@ -7,7 +7,6 @@ load -> check rules (and the release gate) -> render to memory -> plan against d
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from . import rules
 from .errors import Location, Problem, SelectionError, WriteRefused
@@ -18,6 +17,7 @@ from .writer import Action, FileChange, PlannedFile, apply_changes, plan_changes
 TYPE_CHECKING = False  # typing costs ~2 ms of every run; its names are for the type checker only
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from pathlib import Path  # imported where a Path is made: a no-op run makes none (pathlib costs ~4 ms)
     from typing import Any
 
 
@@ -51,7 +51,23 @@ class GenerateOptions:
         self.workers = workers
 
     def resolve(self, path: str) -> Path:
+        from pathlib import Path
+
         return Path(path) if os.path.isabs(path) else Path(self.root) / path
+
+    def resolve_str(self, path: str) -> str:
+        """``str(self.resolve(path))``, spelled the same but made without pathlib where paths
+        are POSIX ones: the no-op run's fingerprint and state check need only strings."""
+        if os.sep != "/" or os.altsep:
+            return str(self.resolve(path))
+        if path.startswith("/"):
+            return posix_str(path)
+        base, rest = posix_str(self.root), posix_str(path)
+        if rest == ".":
+            return base
+        if base == ".":
+            return rest
+        return base + rest if base.endswith("/") else f"{base}/{rest}"
 
     def display(self, path: str | Path) -> str:
         """A path as written in pages and messages: relative to root, with ``/``.
@@ -59,11 +75,23 @@ class GenerateOptions:
         Pages record the config's path, so it must not depend on how it was spelled
         on the command line, or the plugin and the CLI would rewrite each other's pages.
         """
+        if os.sep == "/" and not os.altsep:  # relpath's result is already what Path.as_posix would give
+            return os.path.relpath(self.resolve_str(str(path)), self.root)
+        from pathlib import Path
+
         absolute = self.resolve(str(path))
         try:
             return Path(os.path.relpath(absolute, self.root)).as_posix()
         except ValueError:  # another drive on Windows
             return absolute.as_posix()
+
+
+def posix_str(path: str) -> str:
+    """``str(PurePosixPath(path))``: repeated and trailing ``/`` and ``.`` parts dropped, a
+    leading ``//`` kept (POSIX leaves its meaning to the system), ``.`` for nothing."""
+    root = ("//" if path.startswith("//") and not path.startswith("///") else "/") if path.startswith("/") else ""
+    parts = [part for part in path.split("/") if part and part != "."]
+    return root + "/".join(parts) if root or parts else "."
 
 
 class Change:
@@ -101,6 +129,8 @@ class GenerateResult:
     @property
     def changes(self) -> list[Change]:
         if self._changes is None:
+            from pathlib import Path
+
             self._changes = [Change(FileChange(Path(p), Action.UNCHANGED, None, None), self._display(p)) for p in self._recorded]
         return self._changes
 
@@ -151,7 +181,7 @@ class Loaded:
 
     __slots__ = ("config", "config_path", "history", "violations")
 
-    def __init__(self, config: Config, config_path: Path, history: list[Any], violations: list[rules.Violation]) -> None:
+    def __init__(self, config: Config, config_path: str, history: list[Any], violations: list[rules.Violation]) -> None:
         self.config = config
         self.config_path = config_path
         self.history = history
@@ -164,8 +194,8 @@ def load_and_check(options: GenerateOptions) -> Loaded:
     ``plan`` parses the entries when it renders."""
     from . import ledger
 
-    config_path = options.resolve(options.config_path)
-    config = load_config(str(config_path), display=options.display(options.config_path), keep_nodes=options.keep_nodes)
+    config_path = options.resolve_str(options.config_path)
+    config = load_config(config_path, display=options.display(options.config_path), keep_nodes=options.keep_nodes)
     folder = ledger.ledger_dir(config_path)
     history = ledger.scan(folder)
     return Loaded(config, config_path, history, check(config, options.gate, history, folder))
@@ -221,11 +251,11 @@ def run(options: GenerateOptions, write: bool = True) -> GenerateResult:
     from . import state
 
     # Fingerprinted before anything is read, so an input edited during the run is seen next time.
-    fp = state.fingerprint(options.resolve(options.config_path), _template_dirs(options), _options_key(options)) if write else ""
+    fp = state.fingerprint(options.resolve_str(options.config_path), _template_dirs(options), _options_key(options)) if write else ""
     loaded = load_and_check(options)
     config, violations = loaded.config, loaded.violations
     warnings = [v for v in violations if v.severity is rules.Severity.WARNING]
-    out_dir = options.resolve(options.out_dir)
+    out_dir = options.resolve_str(options.out_dir)
     if not write:  # --check never trusts the recorded state
         return GenerateResult(config, plan(options, loaded)[1], warnings, 0)
     recorded = None if options.force else state.matches(out_dir, fp)
@@ -258,10 +288,10 @@ def _displayer(options: GenerateOptions) -> Any:
     return display
 
 
-def _template_dirs(options: GenerateOptions) -> list[Path]:
+def _template_dirs(options: GenerateOptions) -> list[str]:
     from .paths import builtin_templates_dir
 
-    dirs = [options.resolve(options.templates_dir)] if options.templates_dir else []
+    dirs = [options.resolve_str(options.templates_dir)] if options.templates_dir else []
     return dirs + [builtin_templates_dir()]
 
 
@@ -273,7 +303,7 @@ def _options_key(options: GenerateOptions) -> str:
             options.display(options.out_dir),
             options.display(options.claude_md) if options.claude_md else "-",
             ",".join(options.gate),
-            str(options.resolve(options.templates_dir)) if options.templates_dir else "-",
+            options.resolve_str(options.templates_dir) if options.templates_dir else "-",
         ]
     )
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 
-def builtin_templates_dir() -> Path:
-    """``templates/`` beside the package (editable install) or inside it (wheel)."""
-    here = Path(__file__).resolve().parent
-    packaged = here / "templates"
-    return packaged if packaged.is_dir() else here.parent / "templates"
+def builtin_templates_dir() -> str:
+    """``templates/`` beside the package (editable install) or inside it (wheel), as an
+    absolute path with links resolved (no pathlib: the no-op generate fingerprints it)."""
+    here = os.path.dirname(os.path.realpath(__file__))
+    packaged = os.path.join(here, "templates")
+    return packaged if os.path.isdir(packaged) else os.path.join(os.path.dirname(here), "templates")

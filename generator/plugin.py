@@ -109,7 +109,7 @@ class PromotionPlugin(BasePlugin[PromotionPluginConfig]):
         from .watch import InputWatcher
 
         options = self._options(config)
-        paths = [options.resolve(self.config.config).parent, builtin_templates_dir()]
+        paths = [options.resolve(self.config.config).parent, Path(builtin_templates_dir())]
         if self.config.templates:
             paths.append(options.resolve(self.config.templates))
         self.watcher = InputWatcher(options, paths, self.lock, _log_problems)

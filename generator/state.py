@@ -15,13 +15,15 @@ mkdocs leaves it out of the site; keep it out of git.
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 
 from . import __version__
 from .errors import WriteRefused
 from .writer import markdown_entries, markdown_names, write_files
+
+TYPE_CHECKING = False  # the no-op path imports neither pathlib nor typing
+if TYPE_CHECKING:
+    from pathlib import Path
 
 STATE_FILE = ".promotion-state.json"
 _FORMAT = 2
@@ -55,7 +57,7 @@ def _files_under(folder: str, suffix: str, recursive: bool) -> list[str]:
     return sorted(os.path.join(folder, name) for name in names if name.endswith(suffix))
 
 
-def fingerprint(config_path: Path, template_dirs: list[Path], options_key: str) -> str:
+def fingerprint(config_path: str, template_dirs: list[str], options_key: str) -> str:
     """One string naming everything a generate run reads, with each file's size and mtime
     (the same make-style test the outputs get; hashing contents would cost more than the run)."""
     from .ledger import ledger_dir
@@ -63,12 +65,12 @@ def fingerprint(config_path: Path, template_dirs: list[Path], options_key: str) 
     package = os.path.dirname(os.path.realpath(__file__))
     templates: list[str] = []
     for folder in template_dirs:
-        templates += _files_under(str(folder), ".j2", recursive=True)
+        templates += _files_under(folder, ".j2", recursive=True)
     parts = [
         f"format={_FORMAT}",
         f"version={__version__}",
         options_key,
-        _stat_files([str(config_path)]),
+        _stat_files([config_path]),
         _stat_files(_files_under(str(ledger_dir(config_path)), ".yaml", recursive=False)),
         _stat_files(templates),
         _stat_files(_files_under(package, ".py", recursive=False)),
@@ -85,22 +87,26 @@ def _stat(path: str | os.DirEntry[str]) -> list[int] | None:
     return [st.st_size, st.st_mtime_ns]
 
 
-def _names(out_dir: Path, outputs: list[str]) -> list[str]:
+def _names(out_dir: str, outputs: list[str]) -> list[str]:
     """Every output and every Markdown file in the output folder, sorted, once each."""
     return sorted(set(outputs).union(markdown_names(out_dir)))
 
 
-def snapshot(out_dir: Path, outputs: list[Path]) -> dict[str, object]:
+def snapshot(out_dir: str, outputs: list[Path]) -> dict[str, object]:
     """Size and mtime of every output and every Markdown file in the output folder."""
     return {name: _stat(name) for name in _names(out_dir, [str(p) for p in outputs])}
 
 
-def matches(out_dir: Path, fp: str) -> list[str] | None:
-    """The recorded output paths when the state says nothing would change, else None."""
+def matches(out_dir: str, fp: str) -> list[str] | None:
+    """The recorded output paths when the state says nothing would change, else None.
+
+    ``out_dir`` must be spelled as the run that recorded the state spelled it (the paths
+    recorded start with it): ``GenerateOptions.resolve_str`` spells it as ``str(Path)`` does."""
     import json
 
     try:
-        state = json.loads((out_dir / STATE_FILE).read_bytes())
+        with open(os.path.join(out_dir, STATE_FILE), "rb") as handle:
+            state = json.loads(handle.read())
     except (OSError, ValueError):
         return None
     if not isinstance(state, dict) or state.get("fingerprint") != fp:
@@ -122,11 +128,14 @@ def matches(out_dir: Path, fp: str) -> list[str] | None:
     return outputs
 
 
-def record(out_dir: Path, fp: str, outputs: list[Path]) -> None:
+def record(out_dir: str, fp: str, outputs: list[Path]) -> None:
     """Write the state after a successful run (only when its bytes change)."""
+    import json
+    from pathlib import Path
+
     data = {"fingerprint": fp, "outputs": sorted(str(p) for p in outputs), "files": snapshot(out_dir, outputs)}
     text = (json.dumps(data, indent=0, sort_keys=True) + "\n").encode()
-    path = out_dir / STATE_FILE
+    path = Path(out_dir, STATE_FILE)
     try:
         if path.read_bytes() == text:
             return
@@ -140,8 +149,8 @@ def record(out_dir: Path, fp: str, outputs: list[Path]) -> None:
         pass
 
 
-def forget(out_dir: Path) -> None:
+def forget(out_dir: str) -> None:
     try:
-        (out_dir / STATE_FILE).unlink()
+        os.unlink(os.path.join(out_dir, STATE_FILE))
     except OSError:
         pass

@@ -268,7 +268,7 @@ def test_a_teams_template_folder_is_searched_first(tmp_path: Path) -> None:
     assert env.get_template("matrix.md.j2").render() == "team matrix\n"
     assert "# Operator playbook" in env.get_template("playbook.md.j2").render({**minimal_context(), "template_name": "playbook.md.j2"})
     # A template the team did not override comes from the built-in folder.
-    assert Path(env.get_template("playbook.md.j2").filename or "").parent == render.builtin_templates_dir()
+    assert Path(env.get_template("playbook.md.j2").filename or "").parent == Path(render.builtin_templates_dir())
 
 
 def test_render_errors_name_the_template_file_and_line(tmp_path: Path) -> None:
