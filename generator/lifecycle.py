@@ -116,7 +116,7 @@ def agent_step(config: Config, agent: Agent, source: str, target: str, gates: Ga
     assert src is not None and dst is not None
     if dst.status == "validated" and not dst.is_placeholder:
         following = _step_label(config, target)
-        after = f"next: the {following} step" if following else "the agent is through the pipeline"
+        after = f"go on with the {following} step" if following else "the agent is through the pipeline"
         return AgentStep(agent, source, target, State.DONE, [], after)
     if dst.status == "deployed" and not dst.is_placeholder:
         return AgentStep(agent, source, target, State.PROMOTED, [], validate_step(agent.key, target, _step_label(config, target)))

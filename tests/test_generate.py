@@ -175,6 +175,9 @@ def test_golden(case: str, tmp_path: Path) -> None:
     generate.run(options(root))
     produced = generated_files(root)
     assert "CLAUDE.md" in produced and "site-docs/matrix.md" in produced
+    for name, body in produced.items():  # a golden file records whatever was rendered: read the words too
+        repeated = re.search(r"\b([a-z]+):? \1\b", body.decode("utf-8"))
+        assert repeated is None, f"{name}: a word said twice: {repeated.group() if repeated else ''!r}"
     compare_with_golden(case, produced)
 
 
