@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import jinja2
+from jinja2 import nodes
+from jinja2.compiler import CodeGenerator, Frame, optimizeconst
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
@@ -102,6 +104,9 @@ _ATTR_RE = re.compile(
     r"|(?i:\bon[a-z]+)=|=(?==)|~(?=~)|\^(?=\^)|\+(?=\+)"
 )
 
+#: Text without any character an ``_ATTR_RE`` match needs (each of its patterns holds one).
+_ATTR_QUIET_RE = re.compile(r"[^\"&<>`|\[\]\\{}\n\r\x00-\x1f\x7f:=~^+]*")
+
 
 def _entity(char: str) -> str:
     return f"&#{ord(char)};"
@@ -174,6 +179,8 @@ def attr_escape(text: str) -> str:
     """Escape text for a double-quoted HTML attribute value (a tooltip): ``"``, ``&``, ``<``,
     ``>`` and what Markdown would still act on become entities; a newline becomes ``&#10;``
     (a ``<br>`` would show literally in the tooltip)."""
+    if _ATTR_QUIET_RE.fullmatch(text):  # nothing _ATTR_RE could match (an engine's resource name)
+        return text
     return _ATTR_RE.sub(_attr, text)
 
 
@@ -328,6 +335,25 @@ _STATES = frozenset(s.value for s in lifecycle.State)
 _DICT_ATTRIBUTES = frozenset(dir(dict))
 
 
+class _CodeGenerator(CodeGenerator):
+    """Jinja's code generator, with ``_Environment.getattr``'s fast path written into the
+    compiled template: ``row.status`` becomes "``row["status"]`` if ``row`` is a plain dict
+    holding that key, else ``environment.getattr(row, "status")``". That is what the call
+    returns for a plain dict, without a Python call for each of the ~380,000 lookups of a
+    1,000-agent site. A name a dict has as an attribute (``items``...), any other object and a
+    missing key still go through ``environment.getattr``, so through the sandbox."""
+
+    @optimizeconst
+    def visit_Getattr(self, node: nodes.Getattr, frame: Frame) -> None:
+        if self.environment.is_async or node.attr in _DICT_ATTRIBUTES:
+            super().visit_Getattr(node, frame)
+            return
+        item, temp = repr(node.attr), self.temporary_identifier()
+        self.write(f"({temp}[{item}] if ({temp} := ")
+        self.visit(node.node, frame)
+        self.write(f").__class__ is dict and {item} in {temp} else environment.getattr({temp}, {item}))")
+
+
 class _Environment(SandboxedEnvironment):
     """Jinja's sandbox, with the lookup the pages do most (``row.status`` on a plain dict of
     the context) taken without the sandbox's detour.
@@ -339,6 +365,8 @@ class _Environment(SandboxedEnvironment):
     is ``obj[name]`` or undefined either way; everything else (objects, ``loop``, dict
     methods, subclasses) goes through the sandbox's checks as before.
     """
+
+    code_generator_class = _CodeGenerator  # the same fast path, compiled into the templates
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:

@@ -19,6 +19,8 @@ import markdown
 import pytest
 import yaml
 from conftest import PLACEHOLDER_FIXTURE
+from hypothesis import given
+from hypothesis import strategies as st
 from markupsafe import Markup
 from pymdownx.superfences import fence_code_format
 
@@ -162,6 +164,14 @@ def test_md_escape_renders_as_its_own_text(text: str) -> None:
         assert {tag for tag, _ in report.elements} <= {"p", "br", "table", "thead", "tbody", "tr", "th", "td", "ul", "li", "h1", "a"}, markdown_text
 
 
+@given(st.text(alphabet=st.characters(codec="utf-8") | st.sampled_from(list("\"&<>`|[]\\{}\n\r:=~^+javscriptonclick")), max_size=30))
+def test_attr_escape_skips_only_text_it_would_not_change(text: str) -> None:
+    """The fast path (``_ATTR_QUIET_RE``) takes only text in which ``_ATTR_RE`` finds nothing."""
+    if render._ATTR_QUIET_RE.fullmatch(text):
+        assert render._ATTR_RE.search(text) is None
+    assert render.attr_escape(text) == render._ATTR_RE.sub(render._attr, text)
+
+
 def test_attr_escape_uses_entities_only() -> None:
     assert render.attr_escape('a "b"\nc') == "a &quot;b&quot;&#10;c"
     assert render.attr_escape("it's (x), a: b") == "it's (x), a: b"
@@ -254,6 +264,54 @@ def test_undefined_variables_fail_loudly() -> None:
         env.from_string("{{ nope }}").render()
     with pytest.raises(jinja2.UndefinedError):
         env.from_string("{{ agent.nope }}").render(agent={"key": "bob"})
+
+
+class _Row(dict):  # type: ignore[type-arg]
+    """A dict subclass: not a plain dict, so never taken by the compiled fast path (for it
+    the sandbox finds the attribute before the item)."""
+
+    status = "the attribute, not the item"
+
+
+class _Obj:
+    status = "object attribute"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ d.status }}",
+        "{{ d.items }}",  # a name a dict has as an attribute: the method, through the sandbox
+        "{{ d.get('status') }}",
+        "{{ d.status.upper() }}",
+        "{{ d.nested.status }}",
+        "{{ d.missing }}",
+        "{{ d.missing is defined }}",
+        "{{ (d.missing or d.status) }}",
+        "{% for r in rows %}{{ r.status }},{% endfor %}",
+        "{% set x = d %}{{ x.status }}",
+        "{{ d.__class__ }}",
+        "{{ d.status.__class__.__mro__ }}",
+    ],
+)
+@pytest.mark.parametrize("value", ["dict", "subclass", "object"])
+def test_compiled_attribute_lookups_match_the_plain_sandbox(source: str, value: str) -> None:
+    """``x.name`` is compiled to read a plain dict directly (``_CodeGenerator``): the output,
+    or the error, is the one Jinja's own sandbox gives for every kind of value and name."""
+    from jinja2.sandbox import SandboxedEnvironment
+
+    d: Any = {"dict": {"status": "ok", "nested": {"status": "in"}}, "subclass": _Row(status="sub", nested=_Row(status="in")), "object": _Obj()}[value]
+    data = {"d": d, "rows": [d, {"status": "second"}]}
+    ours = render.make_environment()
+    plain = SandboxedEnvironment(undefined=jinja2.StrictUndefined, finalize=render._finalize, autoescape=False)
+
+    def outcome(env: jinja2.Environment) -> object:
+        try:
+            return env.from_string(source).render(data)
+        except Exception as exc:  # noqa: BLE001 - the kind of error is what is compared
+            return type(exc).__name__
+
+    assert outcome(ours) == outcome(plain)
 
 
 def test_templates_run_in_the_sandbox() -> None:
