@@ -83,13 +83,15 @@ class PlannedFile:
 class FileChange:
     """One file's planned change: its bytes on disk now (None if absent) and after (None if deleted)."""
 
-    __slots__ = ("action", "new", "old", "path")
+    __slots__ = ("action", "new", "old", "path", "target")
 
     def __init__(self, path: Path, action: Action, old: bytes | None, new: bytes | None) -> None:
         self.path = path
         self.action = action
         self.old = old
         self.new = new
+        #: the file the plan resolved ``path`` to (links followed), so writing need not resolve it again
+        self.target: str | None = None
 
     def __repr__(self) -> str:
         return f"FileChange({str(self.path)!r}, {self.action.name})"
@@ -197,6 +199,7 @@ def _planned_changes(planned: list[PlannedFile], real: _RealPaths, root: str, fo
         else:
             change = _page_change(item, old, force, problems)
         if change is not None:
+            change.target = target
             changes.append(change)
     return changes
 
@@ -236,7 +239,7 @@ def apply_changes(changes: list[FileChange]) -> int:
     Unchanged files are not touched, so their modification times stay. A file that is
     already gone when it is to be deleted is fine: another generator run removed it.
     """
-    writes = [(c.path, c.new) for c in changes if c.action in (Action.CREATE, Action.UPDATE) and c.new is not None]
+    writes = [(c.path, c.new, c.target, c.action is Action.CREATE) for c in changes if c.action in (Action.CREATE, Action.UPDATE) and c.new is not None]
     deletes = [c for c in changes if c.action is Action.DELETE]
     written = _write_files(writes, True)
     real = _RealPaths()
@@ -275,11 +278,13 @@ def write_files(files: list[tuple[Path, bytes]], *, durable: bool = True) -> lis
     """
     from pathlib import Path
 
-    return [Path(p) for p in _write_files(files, durable)]
+    return [Path(p) for p in _write_files([(path, data, None, False) for path, data in files], durable)]
 
 
-def _write_files(files: list[tuple[Path, bytes]], durable: bool) -> list[str]:
-    """``write_files``, returning the paths written as strings (no Path per page)."""
+def _write_files(files: list[tuple[Path, bytes, str | None, bool]], durable: bool) -> list[str]:
+    """``write_files``, returning the paths written as strings (no Path per page). Each file
+    comes with what a plan already knows: the path resolved (or None), and whether the file
+    was absent (a new file gets the umask's mode: no ``stat`` of the old one, no ``fchmod``)."""
     staged: list[tuple[str, str, Path]] = []  # (temporary file, target, path as asked)
     folders: dict[str, None] = {}
     each = durable and len(files) <= _FSYNC_EACH_UP_TO
@@ -288,15 +293,15 @@ def _write_files(files: list[tuple[Path, bytes]], durable: bool) -> list[str]:
     done: list[str] = []
     renamed = 0
     try:
-        for path, data in files:
+        for path, data, resolved, absent in files:
             try:
                 parent = os.path.dirname(path)
                 if parent not in present:
                     if not os.path.lexists(path.parent):
                         path.parent.mkdir(parents=True, exist_ok=True)
                     present.add(parent)
-                target = real(path)
-                staged.append((_stage(target, data, each), target, path))
+                target = resolved or real(path)
+                staged.append((_stage(target, data, each, absent), target, path))
             except OSError as error:
                 raise WriteRefused([_io_problem(path, "write", error)]) from error
         if durable and not each:
@@ -326,19 +331,22 @@ def _write_files(files: list[tuple[Path, bytes]], durable: bool) -> list[str]:
     return done
 
 
-def _stage(target: str, data: bytes, sync: bool) -> str:
-    """Write ``data`` to a new temporary file beside ``target``, with ``target``'s mode; its name."""
-    try:
-        mode = os.stat(target).st_mode & 0o7777
-    except FileNotFoundError:
-        mode = 0o666 & ~_current_umask()
-    fd, temp_name = _create_temp(target)
+def _stage(target: str, data: bytes, sync: bool, absent: bool = False) -> str:
+    """Write ``data`` to a new temporary file beside ``target``, with ``target``'s mode (the
+    umask's for a new file); its name. ``absent``: the caller knows there is no ``target``."""
+    mode: int | None = None
+    if not absent:
+        try:
+            mode = os.stat(target).st_mode & 0o7777
+        except FileNotFoundError:
+            pass
+    fd, temp_name = _create_temp(target, 0o600 if mode is not None else 0o666)
     try:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
-        # The temporary file is created 0600; give it the mode the old file had.
-        os.fchmod(fd, mode)
+        if mode is not None:  # created 0600: give it the mode the old file had
+            os.fchmod(fd, mode)
         if sync:
             os.fsync(fd)
     except BaseException:
@@ -350,21 +358,35 @@ def _stage(target: str, data: bytes, sync: bool) -> str:
 
 
 _temp_serial = 0
+_temp_tag: str | None = None  # "<pid>-<random>", made once per process (see _forget_temp_tag)
 
 
-def _create_temp(target: str) -> tuple[int, str]:
-    """A new file beside ``target``, created exclusively and readable by its owner only
-    (as ``tempfile.mkstemp`` makes it, without importing tempfile, random and shutil):
-    ``.<name>.<pid>-<serial><random>.tmp``, a dotfile that no listing here picks up."""
-    global _temp_serial
+def _forget_temp_tag() -> None:
+    global _temp_tag
+    _temp_tag = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_temp_tag)  # a forked child names its files apart
+
+
+def _create_temp(target: str, mode: int = 0o600) -> tuple[int, str]:
+    """A new file beside ``target``, created exclusively, readable by its owner only unless
+    ``mode`` says otherwise (as ``tempfile.mkstemp`` makes it, without importing tempfile,
+    random and shutil): ``.<name>.<pid>-<random>-<serial>.tmp``, a dotfile that no listing
+    here picks up. The process's tag is made once: two system calls less per file."""
+    global _temp_serial, _temp_tag
     folder, name = os.path.split(target)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
     for _ in range(100):
+        if _temp_tag is None:
+            _temp_tag = f"{os.getpid()}-{os.urandom(3).hex()}"
         _temp_serial += 1
-        temp = os.path.join(folder, f".{name}.{os.getpid()}-{_temp_serial}{os.urandom(3).hex()}.tmp")
+        temp = os.path.join(folder, f".{name}.{_temp_tag}-{_temp_serial}.tmp")
         try:
-            return os.open(temp, flags, 0o600), temp
+            return os.open(temp, flags, mode), temp
         except FileExistsError:
+            _temp_tag = None  # someone else's name: a new random part
             continue
     raise FileExistsError(f"no free temporary file name beside {target}")
 

@@ -382,6 +382,45 @@ def test_write_atomic_new_file_honours_umask(tmp_path: Path) -> None:
     assert stat.S_IMODE((tmp_path / "a.md").stat().st_mode) == 0o640
 
 
+def test_a_planned_write_gives_a_new_page_the_umask_mode_and_keeps_an_old_ones(out: Path) -> None:
+    """The plan knows which pages are new: those are created with the umask's mode at once
+    (no stat, no chmod); a page that existed keeps its mode, as with ``write_atomic``."""
+    kept = out / "kept.md"
+    kept.write_bytes(page("old"))
+    kept.chmod(0o600)
+    old = os.umask(0o027)
+    try:
+        writer._umask = None
+        changes = plan_changes([PlannedFile(out / "new.md", page("new")), PlannedFile(kept, page("newer"))], out)
+        assert sorted(c.action.name for c in changes) == ["CREATE", "UPDATE"]
+        assert apply_changes(changes) == 2
+    finally:
+        os.umask(old)
+        writer._umask = None
+    assert stat.S_IMODE((out / "new.md").stat().st_mode) == 0o640
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    assert kept.read_bytes() == page("newer")
+    assert no_temp_files(out)
+
+
+def test_a_forked_child_names_its_temporary_files_apart(tmp_path: Path) -> None:
+    """The temporary file names carry a tag made once per process; a fork makes a new one."""
+    fd, parent_name = writer._create_temp(str(tmp_path / "a.md"))
+    os.close(fd)
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        child_fd, child_name = writer._create_temp(str(tmp_path / "a.md"))
+        os.write(write_end, child_name.encode())
+        os._exit(0)
+    os.close(write_end)
+    child_name = os.read(read_end, 4096).decode()
+    os.close(read_end)
+    os.waitpid(pid, 0)
+    assert parent_name.split(".")[-2].rsplit("-", 1)[0] != child_name.split(".")[-2].rsplit("-", 1)[0]
+    assert f".{os.getpid()}-" in parent_name and f".{pid}-" in child_name
+
+
 def test_write_atomic_keeps_a_symlink_a_symlink(tmp_path: Path) -> None:
     real = tmp_path / "real" / "a.md"
     real.parent.mkdir()
