@@ -25,6 +25,9 @@ DEFAULT_CLAUDE_MD = "CLAUDE.md"
 DEFAULT_TEMPLATES = "templates"
 #: generate lists this many written files, then a count (--check and --verbose list all)
 LISTED_CHANGES = 25
+#: Problems ``validate`` prints as text before it only counts the rest (``--verbose``: all):
+#: a screen, not a 2,000-line log when every agent of a fleet is blocked for one reason.
+LISTED_PROBLEMS = 20
 
 
 class OutputFormat(Enum):
@@ -131,6 +134,7 @@ def _validate_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--to-env", metavar="ENV", help="with --from-env: the next environment")
     parser.add_argument("--agent", default="all", metavar="NAME|all", help="agents the step check covers (default all)")
     parser.add_argument("--format", **_formats(OutputFormat.TEXT, OutputFormat.JSON, OutputFormat.GITHUB))
+    parser.add_argument("--verbose", action="store_true", help=f"print every problem (text; default: the first {LISTED_PROBLEMS}, then a count)")
     _clock(parser)
 
 
@@ -424,8 +428,11 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         for v in violations:
             out.write(_github_line(v, v.severity.value) + "\n")
     else:
-        for v in violations:
+        shown = violations if args.verbose else violations[:LISTED_PROBLEMS]
+        for v in shown:
             err.write(v.format() + "\n")
+        if len(shown) < len(violations):
+            err.write(f"... and {plural(len(violations) - len(shown), 'more problem')} (--verbose prints every one, --format json lists them all)\n")
     if failing:
         if step is not None and step["state"] == "blocked":
             err.write(f"Not ready: {step_line(step)}\n")

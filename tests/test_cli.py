@@ -11,6 +11,7 @@ import io
 import json
 import re
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -163,6 +164,29 @@ def test_validate_step_blocked_on_source_placeholders(shipped: list[str], placeh
     assert "    fix: deploy `bob` to `dev`, then record it: `promotion record --agent bob --env dev" in err
     assert "Not ready: dev -> stage: blocked (2 blocked, 0 ready, 0 promoted, 0 done of 2 agents)\n" in err
     assert err.rstrip().endswith(f"2 errors, 0 warnings in {shipped[1]}")
+
+
+def test_validate_prints_a_screen_of_problems_and_counts_the_rest(tmp_path: Path) -> None:
+    """30 blocked agents: the text shows the first LISTED_PROBLEMS and a count (--verbose:
+    all of them); JSON and GitHub annotations always carry every one."""
+    sys.path.insert(0, str(ROOT / "tests" / "bench"))
+    try:
+        import bench
+    finally:
+        sys.path.pop(0)
+    (tmp_path / "config.yaml").write_text(bench.synthetic_config(30, deployed=False), encoding="utf-8")
+    step = ["--config", "config.yaml", "validate", "--from-env", "dev", "--to-env", "qa"]
+    code, out, err = run_cli(step, cwd=tmp_path)
+    assert code == 2 and out == ""
+    assert err.count("error [PR010]") == cli.LISTED_PROBLEMS
+    assert f"... and {30 - cli.LISTED_PROBLEMS} more problems (--verbose prints every one, --format json lists them all)\n" in err
+    assert err.endswith("Not ready: dev -> qa: blocked (30 blocked, 0 ready, 0 promoted, 0 done of 30 agents)\n30 errors, 0 warnings in config.yaml\n")
+    code, _, err = run_cli([*step, "--verbose"], cwd=tmp_path)
+    assert code == 2 and err.count("error [PR010]") == 30 and "more problems" not in err
+    code, out, _ = run_cli([*step, "--format", "github"], cwd=tmp_path)
+    assert code == 2 and out.count("::error ") == 30
+    code, out, _ = run_cli([*step, "--format", "json"], cwd=tmp_path)
+    assert code == 2 and len(json.loads(out)["errors"]) == 30
 
 
 def test_validate_step_json(shipped: list[str]) -> None:
