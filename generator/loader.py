@@ -419,20 +419,18 @@ class SourceMap:
     done only when the text has an alias at all.
     """
 
-    __slots__ = ("file", "text", "bom", "root", "_places", "_shared_known", "_non_ascii", "_extra_bytes", "_issued", "_shifts", "consumed")
+    __slots__ = ("file", "text", "bom", "root", "_places", "_shared_known", "_non_ascii", "_extra_bytes", "_issued", "_shifts")
 
-    def __init__(self, file: str, text: str, bom: int, root: yaml.Node, shifts: list[tuple[int, int]] | None = None) -> None:
+    def __init__(self, file: str, text: str, bom: int, root: yaml.Node) -> None:
         self.file = file
         self.text = text
         self.bom = bom
         self.root = root
-        #: (start, end) byte offsets of each span handed out -> its node (``load_edited`` finds them)
-        self._issued: dict[tuple[int, int], yaml.ScalarNode] = {}
-        #: for a config built by ``load_edited``: the node marks index the text before the edit;
+        #: (start, end) byte offsets of each span handed out -> its node, object and field (for ``load_edited``)
+        self._issued: dict[tuple[int, int], tuple[yaml.ScalarNode, model.Node, str]] = {}
+        #: after ``load_edited``: the node marks index the text before the edit;
         #: (end of an edited value in that text, characters added up to there), in order
-        self._shifts = shifts
-        #: set when ``load_edited`` took the node graph over: its spans would be wrong now
-        self.consumed = False
+        self._shifts: list[tuple[int, int]] | None = None
         #: see _shared_places; None: no alias in the text, nothing is shared
         self._places: tuple[dict[str, tuple[yaml.Node, yaml.Node | None]], dict[int, yaml.Node]] | None = None
         self._shared_known = False
@@ -441,8 +439,6 @@ class SourceMap:
         self._extra_bytes: list[int] = [0]
 
     def span(self, obj: model.Node, field: str) -> Span:
-        if self.consumed:
-            raise ValueError("this config's node graph was taken over by an edit (load_edited): use the edited config")
         path = obj.field_path(field)
         node = obj.locations.get(field)
         if node is None:
@@ -472,7 +468,7 @@ class SourceMap:
             self.file, path, self.byte_offset(start), self.byte_offset(self._index(node.end_mark.index)), line + 1, col + 1,
             node.style or None, node.tag, aliased, anchor,
         )
-        self._issued[(span.start, span.end)] = node
+        self._issued[(span.start, span.end)] = (node, obj, field)
         return span
 
     def _index(self, index: int) -> int:
@@ -713,26 +709,30 @@ def load_config_bytes(path: str, data: bytes, *, keep_nodes: bool = False, spans
 
 
 def load_edited(config: model.Config, data: bytes, replaced: list[tuple[Span, str]]) -> model.Config | None:
-    """The config in ``data``: ``config``'s bytes with the scalar at each span replaced by
-    its new text (``yamledit``). Built from ``config``'s node graph, which it takes over,
-    instead of parsing ``data`` again: the edited scalars are each read alone and every
-    other node is the one parsed before. None when that is not certain to read ``data``
-    as a parse would (the caller then loads ``data``): ``config`` was not loaded with
-    ``spans=True`` or was built this way, a value spans lines or shares its line with
-    anything but a comment, or a new text is not one plain or quoted scalar by itself.
-    Raises ConfigError as ``load_config_bytes`` would (the model's checks run again).
+    """``config``, edited in place to hold ``data``: its bytes with the scalar at each span
+    replaced by its new text (``yamledit``), without parsing ``data`` again. Each new text is
+    read alone and then by its field's kind, as a parse reads it; every other node and
+    value is the one parsed before, and spans count in the new text. None (nothing changed:
+    the caller then loads ``data``) when that is not certain to read ``data`` as a parse
+    would: ``config`` was not loaded with ``spans=True`` or was edited before, a value spans
+    lines or shares its line with anything but a comment, or a new text is not one plain or
+    quoted scalar by itself. A ConfigError (the new value is wrong for its field, as a parse
+    would say) leaves ``config`` as it was.
     """
     source: SourceMap | None = getattr(config, "_source", None)
-    if source is None or source.consumed or source._shifts or len(data) > MAX_CONFIG_BYTES:
+    if source is None or source._shifts or len(data) > MAX_CONFIG_BYTES:
         return None
     text = source.text
-    plan: list[tuple[int, int, yaml.ScalarNode, str, yaml.ScalarNode]] = []
+    plan: list[tuple[int, int, yaml.ScalarNode, model.Node, str, str, yaml.ScalarNode]] = []
     for span, new_text in replaced:
-        node = source._issued.get((span.start, span.end))
-        if node is None:
+        issued = source._issued.get((span.start, span.end))
+        if issued is None:
             return None
+        node, obj, field = issued
         start, end = node.start_mark.index, node.end_mark.index
-        if start == end or text[start : start + 1] in ("&", "!") or _BREAKS[0] in new_text or _BREAKS[1] in new_text:
+        if isinstance(obj, (model.Promotion, model.Check)):
+            return None  # a check's name may say "inherit" (``_resolve_pairs``): parse again
+        if obj.locations.get(field) is not node or start == end or text[start : start + 1] in ("&", "!") or "\n" in new_text or "\r" in new_text:
             return None
         line_end = text.find("\n", end)
         rest = text[end : len(text) if line_end < 0 else line_end]
@@ -741,12 +741,12 @@ def load_edited(config: model.Config, data: bytes, replaced: list[tuple[Span, st
         alone = _alone(new_text, rest)
         if alone is None:
             return None
-        plan.append((start, end, node, new_text, alone))
+        plan.append((start, end, node, obj, field, new_text, alone))
     plan.sort(key=lambda item: item[0])
     parts: list[str] = []
     shifts: list[tuple[int, int]] = []
     at = added = 0
-    for start, end, _node, new_text, _alone_node in plan:
+    for start, end, *_, new_text, _alone_node in plan:
         if start < at:
             return None  # overlapping edits: replace_scalars refuses them before this
         parts += (text[at:start], new_text)
@@ -757,29 +757,31 @@ def load_edited(config: model.Config, data: bytes, replaced: list[tuple[Span, st
     new_text = decode_config(source.file, data)  # the checks a parse of ``data`` starts with
     if new_text != "".join(parts):
         return None  # ``data`` is not ``config``'s text with these replacements
-    for _start, _end, node, _new_text, alone_node in plan:
-        node.value, node.tag, node.style = alone_node.value, alone_node.tag, alone_node.style
-    source.consumed = True
-    edited = SourceMap(source.file, new_text, source.bom, source.root, shifts)
-    was_enabled = gc.isenabled()
-    gc.disable()
+    values = _read_edited(source, new_text, len(data), [(node, obj, field, alone) for _s, _e, node, obj, field, _t, alone in plan])
+    for (_s, _e, _node, obj, field, _t, _a), value in zip(plan, values, strict=True):
+        setattr(obj, field, value)
+    source.text, source._shifts = new_text, shifts
+    source._issued, source._non_ascii, source._extra_bytes = {}, None, [0]
+    return config
+
+
+def _read_edited(source: SourceMap, text: str, size: int, edits: list[tuple[yaml.ScalarNode, model.Node, str, yaml.ScalarNode]]) -> list[Any]:
+    """Each edited node given its new value, read by its field's kind (``_Walker.value``, as
+    the parse reads it); on a problem every node is put back and ConfigError raised."""
+    before = [(node, node.value, node.tag, node.style) for node, _obj, _field, _alone_node in edits]
+    walker = _Walker(source.file, max(MIN_VISIT_BUDGET, size), source, True, text)
+    values = []
     try:
-        walker = _Walker(source.file, max(MIN_VISIT_BUDGET, len(data)), edited, True, edited.text)
-        try:
-            new = walker.value(source.root, model.Config.KIND, "", "")
-        except _Abort:
-            new = None
-        if new is not None:
-            new.file = source.file
-            _resolve_pairs(new)
+        for node, obj, field, alone in edits:
+            node.value, node.tag, node.style = alone.value, alone.tag, alone.style
+            values.append(walker.value(node, type(obj).KIND.by_name[field], obj.field_path(field), field))
         if walker.problems:
             raise ConfigError(walker.problems)
-        if new is None:  # a problem was reported for every None; defensive only
-            raise ConfigError([Problem(Location(source.file, 1, 1), "", "invalid config", "", "config")])
-        return new  # type: ignore[no-any-return]
-    finally:
-        if was_enabled:
-            gc.enable()
+    except BaseException:
+        for node, value, tag, style in before:
+            node.value, node.tag, node.style = value, tag, style
+        raise
+    return values
 
 
 #: What may follow an edited value on its line for ``load_edited``: spaces, a comment.

@@ -144,13 +144,14 @@ def _edit(config: model.Config, display: str, old: bytes, change: Change, folder
     today = change.date or _today(change.now)
     if config.last_updated != today:
         edits.append((config.span("last_updated"), today))
+    engine_before, status_before = env.engine_id, env.status  # the edit below may change ``config`` in place
     new, edited = yamledit.edit_config(display, old, edits, config=config)
     violations = rules.run(edited)
     rules.raise_for(violations)
-    deploys = change.engine is not None or (change.status == "deployed" and env.status == "pending")
+    deploys = change.engine is not None or (change.status == "deployed" and status_before == "pending")
     if deploys and change.action is ledger.Action.RECORD:
-        _gate_the_deploy(config, change, folder, names)
-    return _finish(display, old, new, change, folder, engine, env.engine_id, env.status, violations, config.commit_message)
+        _gate_the_deploy(edited, change, folder, names)
+    return _finish(display, old, new, change, folder, engine, engine_before, status_before, violations, edited.commit_message)
 
 
 def _finish(

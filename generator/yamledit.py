@@ -162,11 +162,11 @@ def edit_config(path: str, data: bytes, edits: Sequence[tuple[Span, str]], *, co
     """Edit ``data`` (the config at ``path``, as read) in place, then load the result.
 
     ``config``, when given, is what ``data`` holds (loaded with spans, the spans of ``edits``
-    taken from it): the result is then built from its node graph, which the edited config
-    takes over (``config`` keeps its values, but hands out no more spans).
+    taken from it), and may be edited in place to hold the result (``loader.load_edited``):
+    read what you need from it first.
 
-    Returns the new bytes and the config they hold (with spans, so another edit can
-    follow). A ConfigError from the new bytes propagates; so does an EditRefused when an
+    Returns the new bytes and the config they hold (``config`` itself, or a new parse; with
+    spans, so another edit can follow). A ConfigError from the new bytes propagates; so does an EditRefused when an
     edited place does not read back as its new value. Nothing is written.
     """
     new = replace_scalars(data, edits)

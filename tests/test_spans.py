@@ -348,7 +348,7 @@ def test_an_edited_config_built_from_the_nodes_is_the_one_a_parse_gives(source: 
     data = _bytes(source, variant)
     built = 0
     for wanted in _edits(load_config_bytes(str(source), data, spans=True)):
-        config = load_config_bytes(str(source), data, spans=True)  # a copy per case: load_edited takes its nodes over
+        config = load_config_bytes(str(source), data, spans=True)  # a copy per case: load_edited edits it in place
         objects = list(model_objects(config))
         try:
             edits = [(objects[number].span(field), value) for number, field, value in wanted]
@@ -360,33 +360,62 @@ def test_an_edited_config_built_from_the_nodes_is_the_one_a_parse_gives(source: 
             parsed: object = _dump(load_config_bytes(str(source), new, spans=True))
         except ConfigError as exc:
             parsed = [problem.to_dict() for problem in exc.problems()]
+        as_loaded = _dump(config)
         try:
             edited = loader.load_edited(config, new, rendered)
-            got: object = None if edited is None else _dump(edited)
         except ConfigError as exc:
-            got = [problem.to_dict() for problem in exc.problems()]
-        if got is None:
-            assert not config._source.consumed  # refused before touching anything: the original still hands out spans
-            continue
+            got: object = [problem.to_dict() for problem in exc.problems()]
+            assert _dump(config) == as_loaded  # a value its field refuses leaves the config as it was
+        else:
+            if edited is None:
+                assert _dump(config) == as_loaded  # not taken: nothing changed
+                continue
+            assert edited is config  # edited in place
+            got = _dump(edited)
         built += 1
-        assert config._source.consumed
         assert got == parsed, (source, variant, [(span.path, value) for span, value in rendered])
     if source.name in ("placeholders.yaml", "seed.yaml"):
         assert built > 10  # block-style files: most edits take the quick way
 
 
-def test_a_config_whose_nodes_were_taken_over_hands_out_no_spans() -> None:
+def test_an_edit_in_place_gives_spans_in_the_new_bytes() -> None:
     from generator import yamledit
 
     data = PLACEHOLDER_FIXTURE.read_bytes()
     config = load_config_bytes("c.yaml", data, spans=True)
     env = config.agents["bob"].environments["dev"]
-    new, edited = yamledit.edit_config("c.yaml", data, [(env.span("status"), "deployed")], config=config)
-    assert edited.agents["bob"].environments["dev"].status == "deployed"
-    assert env.status == "pending"  # the original keeps its values
-    with pytest.raises(ValueError, match="taken over"):
-        env.span("status")
-    # the edited config's spans are those of the new bytes, and another edit can follow
+    new, edited = yamledit.edit_config("c.yaml", data, [(env.span("engine_id"), "projects/p/locations/r/reasoningEngines/77")], config=config)
+    assert edited is config and env.engine_id == "projects/p/locations/r/reasoningEngines/77"
+    # spans now count in the new bytes (the value grew), and another edit can follow
     span = edited.span("last_updated")
-    again, _ = yamledit.edit_config("c.yaml", new, [(span, "2031-01-01")], config=edited)
-    assert again == new.replace(new[span.start : span.end], b"2031-01-01", 1)
+    assert new[span.start : span.end].strip(b"\"'") == edited.last_updated.encode()
+    status = env.span("status")
+    assert new[status.start : status.end].strip(b"\"'") == b"pending"
+    again, _ = yamledit.edit_config("c.yaml", new, [(status, "deployed")], config=edited)
+    assert again == new[: status.start] + new[status.start : status.end].replace(b"pending", b"deployed") + new[status.end :]
+
+
+def test_a_value_its_field_refuses_leaves_the_config_as_it_was() -> None:
+    from generator import yamledit
+    from generator.errors import ConfigError
+
+    data = PLACEHOLDER_FIXTURE.read_bytes()
+    config = load_config_bytes("c.yaml", data, spans=True)
+    env = config.agents["bob"].environments["dev"]
+    span = env.span("status")
+    new = yamledit.replace_scalars(data, [(span, "bogus")])
+    with pytest.raises(ConfigError) as excinfo:
+        loader.load_edited(config, new, [(span, yamledit.render("bogus", span))])
+    assert [p.code for p in excinfo.value.problems()] == [p.code for p in _problems_of(new)]
+    again = env.span("status")
+    assert env.status == "pending" and (again.start, again.end, again.style, again.tag) == (span.start, span.end, span.style, span.tag)
+
+
+def _problems_of(data: bytes) -> list[object]:
+    from generator.errors import ConfigError
+
+    try:
+        load_config_bytes("c.yaml", data)
+    except ConfigError as exc:
+        return list(exc.problems())
+    raise AssertionError("expected a ConfigError")
