@@ -428,7 +428,9 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         for v in violations:
             out.write(_github_line(v, v.severity.value) + "\n")
     else:
-        shown = violations if args.verbose else violations[:LISTED_PROBLEMS]
+        shown = violations
+        if not args.verbose and len(violations) > LISTED_PROBLEMS:
+            shown = [*failing, *warnings][:LISTED_PROBLEMS]  # what fails the run comes first
         for v in shown:
             err.write(v.format() + "\n")
         if len(shown) < len(violations):

@@ -491,9 +491,12 @@ def _check_entry(entry: Entry, name: EntryName | None) -> list[Problem]:
 
     problems = []
     try:
-        # The kind already holds it to AT_PATTERN's shape; this finds a month 13 or a 25th hour
-        # (fromisoformat, not strptime: 40 times quicker, and no _strptime import).
+        # The kind already holds it to AT_PATTERN's shape; this finds a month 13 or an hour 25
+        # (fromisoformat, not strptime: 40 times quicker, and no _strptime import). Hour 24,
+        # which fromisoformat takes as the next midnight from Python 3.14 on, is refused too.
         datetime.datetime.fromisoformat(entry.at[:-1])
+        if entry.at[11:13] == "24":
+            raise ValueError("hour 24")
     except ValueError:
         problems.append(Problem(entry.loc("at"), "at", f"`{entry.at}` is not a real time", 'write it as UTC ISO-8601, e.g. "2026-01-20T09:30:15.123456Z"', "pattern"))
     if name is None:

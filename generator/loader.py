@@ -797,6 +797,8 @@ def _alone(text: str, rest: str) -> yaml.ScalarNode | None:
         return None
     if node.__class__ is not _ScalarNode or node.style not in (None, "", '"', "'"):
         return None
+    if not node.style and ("?" in text or ":" in text):
+        return None  # in a flow collection (maybe lines away) these can end a plain value: parse again
     if node.start_mark.index != 0 or node.end_mark.index != len(text):
         return None
     return node  # type: ignore[no-any-return]

@@ -150,7 +150,7 @@ def _edit(config: model.Config, display: str, old: bytes, change: Change, folder
     rules.raise_for(violations)
     deploys = change.engine is not None or (change.status == "deployed" and status_before == "pending")
     if deploys and change.action is ledger.Action.RECORD:
-        _gate_the_deploy(edited, change, folder, names)
+        _gate_the_deploy(config, change, folder, names)  # its locations are the file's as it is on disk
     return _finish(display, old, new, change, folder, engine, engine_before, status_before, violations, edited.commit_message)
 
 

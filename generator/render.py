@@ -17,8 +17,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import jinja2
 from jinja2 import nodes
-from jinja2.compiler import CodeGenerator, Frame, optimizeconst
+from jinja2.compiler import CodeGenerator, Frame
 from jinja2.sandbox import SandboxedEnvironment
+
+try:  # Jinja 3.1's constant folding for a visitor; another Jinja may lack it (folding is an optimization)
+    from jinja2.compiler import optimizeconst
+except ImportError:  # pragma: no cover - another Jinja
+
+    def optimizeconst(f: Any) -> Any:  # type: ignore[misc]
+        return f
 from markupsafe import Markup
 
 from . import deploylog, lifecycle, model, pages, record, rules, schema, views
@@ -349,9 +356,9 @@ class _CodeGenerator(CodeGenerator):
             super().visit_Getattr(node, frame)
             return
         item, temp = repr(node.attr), self.temporary_identifier()
-        self.write(f"({temp}[{item}] if ({temp} := ")
+        self.write(f"({temp}[{item}] if type({temp} := ")
         self.visit(node.node, frame)
-        self.write(f").__class__ is dict and {item} in {temp} else environment.getattr({temp}, {item}))")
+        self.write(f") is dict and {item} in {temp} else environment.getattr({temp}, {item}))")
 
 
 class _Environment(SandboxedEnvironment):

@@ -34,9 +34,6 @@ _HASH_KEY = b"sha256="
 _FORCE_HINT = "move your edits into the config or the templates, or rerun with --force to overwrite them"
 _IO_HINT = "check that the folder exists, is writable and that the disk is not full"
 
-_umask: int | None = None
-
-
 class Stamp:
     """The stamp line of a generated page: the hash it recorded and the hash of the page now."""
 
@@ -537,15 +534,6 @@ def _split_lines(text: str) -> list[str]:
     if last:
         lines.append(last)
     return lines
-
-
-def _current_umask() -> int:
-    """The process umask, read once: reading it means setting it, which races with other threads."""
-    global _umask
-    if _umask is None:
-        _umask = os.umask(0o022)
-        os.umask(_umask)
-    return _umask
 
 
 def _fsync_dir(folder: str) -> None:

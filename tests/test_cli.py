@@ -189,6 +189,27 @@ def test_validate_prints_a_screen_of_problems_and_counts_the_rest(tmp_path: Path
     assert code == 2 and len(json.loads(out)["errors"]) == 30
 
 
+def test_validate_lists_the_errors_first_when_it_cuts_the_list(tmp_path: Path) -> None:
+    """25 warnings (PR009: a real engine still `pending`) before the one error (PR002, in the
+    last agent): the error that fails the run is among the problems printed."""
+    sys.path.insert(0, str(ROOT / "tests" / "bench"))
+    try:
+        import bench
+    finally:
+        sys.path.pop(0)
+    text = bench.synthetic_config(26, deployed=False)
+    for number in range(26):
+        region = "us-east1" if number == 25 else "europe-west4"  # the last agent's engine is in the wrong region
+        engine = f"projects/fleet-prod-{number:02d}/locations/{region}/reasoningEngines/{9000 + number}"
+        text = text.replace("engine_id: TODO-SET-PROD-ENGINE-ID", f"engine_id: {engine}", 1)
+    (tmp_path / "config.yaml").write_text(text, encoding="utf-8")
+    code, _, err = run_cli(["--config", "config.yaml", "validate"], cwd=tmp_path)
+    assert code == 1
+    assert err.count("warning [PR009]") == cli.LISTED_PROBLEMS - 1 and err.count("error [PR002]") == 1
+    assert err.index("error [PR002]") < err.index("warning [PR009]")
+    assert "... and 7 more problems" in err and err.endswith("1 error, 26 warnings in config.yaml\n")
+
+
 def test_validate_step_json(shipped: list[str]) -> None:
     code, data = run_json("validate", *shipped, "--from-env", "dev", "--to-env", "stage")
     assert code == 2

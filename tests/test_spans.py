@@ -342,40 +342,65 @@ def _edits(config: model.Config) -> Iterator[list[tuple[int, str, str]]]:
 def test_an_edited_config_built_from_the_nodes_is_the_one_a_parse_gives(source: Path, variant: str | None) -> None:
     """Whatever ``load_edited`` builds (or refuses: None) equals a full parse of the edited
     bytes: every value, location and span, or the same ConfigError."""
+    data = _bytes(source, variant)
+    built = sum(_edit_matches_a_parse(str(source), data, wanted) for wanted in _edits(load_config_bytes(str(source), data, spans=True)))
+    if source.name in ("placeholders.yaml", "seed.yaml"):
+        assert built > 10  # block-style files: most edits take the quick way
+
+
+def _edit_matches_a_parse(name: str, data: bytes, wanted: list[tuple[int, str, str]]) -> bool:
+    """One edit both ways; True when ``load_edited`` took it (edited in place or refused the value)."""
     from generator import yamledit
     from generator.errors import ConfigError, EditRefused
 
-    data = _bytes(source, variant)
-    built = 0
-    for wanted in _edits(load_config_bytes(str(source), data, spans=True)):
-        config = load_config_bytes(str(source), data, spans=True)  # a copy per case: load_edited edits it in place
-        objects = list(model_objects(config))
-        try:
-            edits = [(objects[number].span(field), value) for number, field, value in wanted]
-            new = yamledit.replace_scalars(data, edits)
-        except (EditRefused, ValueError):
-            continue  # a shared or block value, or a check written as a mapping
-        rendered = [(span, yamledit.render(value, span)) for span, value in edits]
-        try:
-            parsed: object = _dump(load_config_bytes(str(source), new, spans=True))
-        except ConfigError as exc:
-            parsed = [problem.to_dict() for problem in exc.problems()]
-        as_loaded = _dump(config)
-        try:
-            edited = loader.load_edited(config, new, rendered)
-        except ConfigError as exc:
-            got: object = [problem.to_dict() for problem in exc.problems()]
-            assert _dump(config) == as_loaded  # a value its field refuses leaves the config as it was
-        else:
-            if edited is None:
-                assert _dump(config) == as_loaded  # not taken: nothing changed
-                continue
-            assert edited is config  # edited in place
-            got = _dump(edited)
-        built += 1
-        assert got == parsed, (source, variant, [(span.path, value) for span, value in rendered])
-    if source.name in ("placeholders.yaml", "seed.yaml"):
-        assert built > 10  # block-style files: most edits take the quick way
+    config = load_config_bytes(name, data, spans=True)  # a copy per case: load_edited edits it in place
+    objects = list(model_objects(config))
+    try:
+        edits = [(objects[number].span(field), value) for number, field, value in wanted]
+        new = yamledit.replace_scalars(data, edits)
+    except (EditRefused, ValueError):
+        return False  # a shared or block value, or a check written as a mapping
+    rendered = [(span, yamledit.render(value, span)) for span, value in edits]
+    try:
+        parsed: object = _dump(load_config_bytes(name, new, spans=True))
+    except ConfigError as exc:
+        parsed = [problem.to_dict() for problem in exc.problems()]
+    as_loaded = _dump(config)
+    try:
+        edited = loader.load_edited(config, new, rendered)
+    except ConfigError as exc:
+        got: object = [problem.to_dict() for problem in exc.problems()]
+        assert _dump(config) == as_loaded  # a value its field refuses leaves the config as it was
+    else:
+        if edited is None:
+            assert _dump(config) == as_loaded  # not taken: nothing changed
+            return False
+        assert edited is config  # edited in place
+        got = _dump(edited)
+    assert got == parsed, (name, [(span.path, value) for span, value in rendered])
+    return True
+
+
+#: bob's dev environment as a flow mapping over several lines: a plain value there ends at
+#: characters (`:?`, `?` without libyaml) that a block value keeps.
+FLOW_DEV = """      dev: {
+        project_id: bobs-brain-dev,
+        region: us-central1,
+        engine_name: bobs-brain-dev,
+        status: pending,
+        engine_id: TODO-SET-DEV-ENGINE-ID
+      }
+"""
+
+
+@pytest.mark.parametrize("value", ["TODO:?1", "TODO?1", "TODO:1", "TODO-PLAIN", "projects/p/locations/r/reasoningEngines/5", "a b"])
+def test_an_edit_inside_a_flow_mapping_over_lines_is_the_one_a_parse_gives(value: str) -> None:
+    text = PLACEHOLDER_FIXTURE.read_text(encoding="utf-8")
+    block = text[text.index("      dev:\n        project_id: bobs-brain-dev") : text.index("      stage:\n        project_id: bobs-brain-stage")]
+    data = text.replace(block, FLOW_DEV, 1).encode()
+    config = load_config_bytes("flow.yaml", data, spans=True)
+    number = next(i for i, obj in enumerate(model_objects(config)) if obj.path == "agents.bob.environments.dev")
+    _edit_matches_a_parse("flow.yaml", data, [(number, "engine_id", value)])
 
 
 def test_an_edit_in_place_gives_spans_in_the_new_bytes() -> None:
