@@ -5,9 +5,10 @@ quoting, key order, blank lines, CRLF endings and a BOM must all survive an edit
 nothing here goes through a YAML library's dump: each edited value's span (``Node.span``,
 from a config loaded with ``spans=True``) is replaced by the new value written in the
 style the old one had, and every other byte is copied. The result is read again before
-anyone writes it (``edit_config``): from the config's own node graph with each new value
-read alone, when that reads the bytes exactly as a parse would (``loader.load_edited``),
-else parsed in full. Writing is the caller's job.
+anyone writes it (``edit_config``): the loaded config is edited in place, each new value
+read alone and then by its field's kind, when that reads the bytes exactly as a parse
+would (``loader.load_edited``); else the new bytes are parsed in full. Writing is the
+caller's job.
 
 Refused (``EditRefused``, exit 1): a block scalar (``|``/``>``), a value shared through
 an anchor (reached through an alias, or the anchor itself when an alias uses it: editing
