@@ -19,13 +19,6 @@ import jinja2
 from jinja2 import nodes
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.sandbox import SandboxedEnvironment
-
-try:  # Jinja 3.1's constant folding for a visitor; another Jinja may lack it (folding is an optimization)
-    from jinja2.compiler import optimizeconst
-except ImportError:  # pragma: no cover - another Jinja
-
-    def optimizeconst(f: Any) -> Any:  # type: ignore[misc]
-        return f
 from markupsafe import Markup
 
 from . import deploylog, lifecycle, model, pages, record, rules, schema, views
@@ -38,6 +31,13 @@ from .text import plural
 if TYPE_CHECKING:
     from collections.abc import Callable
     from functools import _lru_cache_wrapper
+
+try:  # Jinja 3.1's constant folding for a visitor; another Jinja may lack it (folding is an optimization)
+    from jinja2.compiler import optimizeconst
+except ImportError:  # pragma: no cover - another Jinja
+
+    def optimizeconst(f: Any) -> Any:  # type: ignore[misc]
+        return f
 
 _T = TypeVar("_T")
 

@@ -34,6 +34,7 @@ _HASH_KEY = b"sha256="
 _FORCE_HINT = "move your edits into the config or the templates, or rerun with --force to overwrite them"
 _IO_HINT = "check that the folder exists, is writable and that the disk is not full"
 
+
 class Stamp:
     """The stamp line of a generated page: the hash it recorded and the hash of the page now."""
 

@@ -167,8 +167,9 @@ def edit_config(path: str, data: bytes, edits: Sequence[tuple[Span, str]], *, co
     read what you need from it first.
 
     Returns the new bytes and the config they hold (``config`` itself, or a new parse; with
-    spans, so another edit can follow). A ConfigError from the new bytes propagates; so does an EditRefused when an
-    edited place does not read back as its new value. Nothing is written.
+    spans, so another edit can follow). A ConfigError from the new bytes propagates; so does
+    an EditRefused when an edited place does not read back as its new value. Nothing is
+    written.
     """
     new = replace_scalars(data, edits)
     edited = None
