@@ -4,8 +4,9 @@ Rendering is most of what ``generate`` costs, each page depends only on the cont
 before it, and the machines this runs on (laptops, CI runners) have a second core that
 would sit idle. So a process that owns its interpreter (the CLI; never the mkdocs plugin,
 whose ``mkdocs serve`` runs threads: a fork copies a lock another thread holds) forks once
-after the context is built. The child maps every second item and sends the results (bytes)
-back through a pipe while the parent maps the others.
+after the context is built. The child maps items from the front and the parent from the
+back until they meet (see ``_split``); the child sends its results (bytes) back through a
+pipe.
 
 The result is the serial result by construction: anything unusual (no ``fork``, one core,
 few items, another thread running, the child failing or sending a short or garbled reply,
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
 MIN_ITEMS = 400
 #: ``PROMOTION_WORKERS=1`` turns the fork off; unset or ``0``: what the machine has, at most 2.
 WORKERS_VARIABLE = "PROMOTION_WORKERS"
+#: The shared file's head: the child's and the parent's count, 8 bytes each.
+_HEADER = 16
 
 
 def workers() -> int:
@@ -57,54 +60,96 @@ def map_bytes(func: Callable[[T], bytes], items: Sequence[T], processes: int = 1
 def _can_fork() -> bool:
     import threading
 
-    return hasattr(os, "fork") and threading.active_count() == 1
+    return hasattr(os, "fork") and hasattr(os, "memfd_create") and threading.active_count() == 1
 
 
 def _split(func: Callable[[T], bytes], items: Sequence[T]) -> list[bytes] | None:
-    """The map with every odd item done by a forked child; None when anything went wrong."""
-    import marshal
+    """The map shared with a forked child; None when anything went wrong.
 
-    theirs = items[1::2]
-    read_end, write_end = os.pipe()
+    The child maps items from the front and the parent from the back until they meet, each
+    publishing how far it got before it maps an item: the split follows what the items cost
+    (a step page costs what a hundred agent pages do) and how busy each core is, where a
+    fixed split leaves one side waiting. Where the two meet an item may be mapped twice (the
+    same bytes: ``func`` is pure); an item neither took is mapped by the parent afterwards,
+    so the result never depends on how the two raced.
+
+    Both live in one file in memory (``memfd``): the two counts in its first 16 bytes, mapped
+    by both processes, then the child's results, which the parent reads once the child has
+    left (a pipe would hand 5 MB over in 64 KiB turns, ~40 ms on a busy VM).
+    """
+    import marshal
+    import mmap
+
+    count = len(items)
+    try:
+        fd = os.memfd_create("promotion-map", os.MFD_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        os.ftruncate(fd, _HEADER)
+        shared = mmap.mmap(fd, _HEADER)
+    except OSError:
+        os.close(fd)
+        return None
+    reach = memoryview(shared).cast("q")  # [0]: the child's next item; [1]: the parent's lowest taken
+    reach[0], reach[1] = 0, count
     try:
         pid = os.fork()
     except OSError:
-        os.close(read_end)
-        os.close(write_end)
-        return None
+        pid = -1
     if pid == 0:  # the child: map, send, leave without running any of the parent's exit code
         code = 1
         try:
-            os.close(read_end)
-            view = memoryview(marshal.dumps([func(item) for item in theirs]))
+            theirs = []
+            for at in range(count):
+                if at >= reach[1]:
+                    break
+                reach[0] = at + 1
+                theirs.append(func(items[at]))
+            view = memoryview(marshal.dumps(theirs))
+            offset = _HEADER
             while view:
-                view = view[os.write(write_end, view) :]
+                written = os.pwrite(fd, view, offset)
+                view, offset = view[written:], offset + written
             code = 0
         finally:
             os._exit(code)
-    os.close(write_end)
-    reaped = False
+    reaped = pid < 0
     try:
-        mine = [func(item) for item in items[0::2]]
-        chunks = []
-        while chunk := os.read(read_end, 1 << 20):
-            chunks.append(chunk)
+        if pid < 0:
+            return None
+        mine = []
+        low = count
+        while low - 1 >= reach[0]:
+            low -= 1
+            reach[1] = low
+            mine.append(func(items[low]))
         reaped = True
         if os.waitpid(pid, 0)[1] != 0:
             return None
-        received = marshal.loads(b"".join(chunks))
-        if type(received) is not list or len(received) != len(theirs) or any(type(r) is not bytes for r in received):
+        size, reply = os.fstat(fd).st_size - _HEADER, b""
+        while len(reply) < size and (chunk := os.pread(fd, size - len(reply), _HEADER + len(reply))):
+            reply += chunk
+        received = marshal.loads(reply)
+        if type(received) is not list or len(received) > count or any(type(r) is not bytes for r in received):
             return None
+        mine.reverse()
+        return _merged(received, low, mine, [items[at] for at in range(len(received), low)], func)
     except Exception:  # noqa: BLE001 - mapped again in order by the caller, which raises the first error as before
         return None
     finally:
-        os.close(read_end)
+        reach.release()
+        shared.close()
+        os.close(fd)
         if not reaped:
             _stop(pid)
-    merged: list[bytes] = [b""] * len(items)
-    merged[0::2] = mine
-    merged[1::2] = received
-    return merged
+
+
+def _merged(front: list[bytes], low: int, back: list[bytes], between: Sequence[T], func: Callable[[T], bytes]) -> list[bytes]:
+    """The child's results for the first items, the parent's for every item from ``low`` on:
+    where the two overlap, the parent's (the same bytes); the items ``between`` them, when
+    neither took them (the two lost sight of each other), mapped here."""
+    return front[:low] + [func(item) for item in between] + back
 
 
 def _stop(pid: int) -> None:

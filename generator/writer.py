@@ -186,7 +186,7 @@ def _planned_changes(planned: list[PlannedFile], real: _RealPaths, root: str, fo
             continue
         seen[target] = item.path
         try:
-            old = _read(item.path)
+            old = None if real.in_missing_folder(target) else _read(item.path)
         except OSError as error:
             problems.append(_io_problem(item.path, "read", error))
             continue
@@ -442,10 +442,12 @@ class _RealPaths:
     (``realpath`` checks every component of every path: ten ``lstat`` calls a page), then
     only the file's own name is checked for a link, which is followed as ``realpath`` does."""
 
-    __slots__ = ("folders",)
+    __slots__ = ("folders", "missing")
 
     def __init__(self) -> None:
         self.folders: dict[str, str] = {}
+        #: resolved folders that do not exist: nothing in them is a link or has bytes to read
+        self.missing: set[str] = set()
 
     def __call__(self, path: str | os.PathLike[str]) -> str:
         text = os.fspath(path)
@@ -455,10 +457,17 @@ class _RealPaths:
         real = self.folders.get(folder)
         if real is None:
             real = self.folders[folder] = os.path.realpath(folder or os.curdir)
+            if not os.path.exists(real):
+                self.missing.add(real)
         candidate = os.path.join(real, name)
-        if os.path.islink(candidate):
+        if real not in self.missing and os.path.islink(candidate):
             return os.path.realpath(candidate)
         return candidate
+
+    def in_missing_folder(self, real: str) -> bool:
+        """True when ``real`` (a path this made) lies in a folder that did not exist: a new
+        output folder's 1,000 pages need no ``open`` each to learn that they are absent."""
+        return os.path.dirname(real) in self.missing
 
 
 def markdown_files(out_dir: Path) -> list[Path]:

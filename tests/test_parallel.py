@@ -39,12 +39,55 @@ def pid_and_item(item: int) -> bytes:
 
 def test_two_processes_give_the_serial_result_in_order() -> None:
     out = isolated("""
-        got = parallel.map_bytes(lambda item: f"{os.getpid()}:{item}".encode(), ITEMS, processes=2)
+        import time
+        def func(item):
+            time.sleep(0.0005)  # long enough for the child to start before the parent is done
+            return f"{os.getpid()}:{item}".encode()
+        got = parallel.map_bytes(func, ITEMS, processes=2)
         items_in_order = [int(g.split(b":")[1]) for g in got] == ITEMS
-        pids = {g.split(b":")[0] for g in got}
-        print(items_in_order, len(pids), str(PARENT).encode() in pids)
+        pids = [g.split(b":")[0] for g in got]
+        child_took_the_front = pids[0] != str(PARENT).encode() and pids[-1] == str(PARENT).encode()
+        print(items_in_order, len(set(pids)), child_took_the_front)
     """)
-    assert out == ["True", "2", "True"]  # every second item came from the child
+    assert out == ["True", "2", "True"]
+
+
+def test_the_split_follows_what_the_items_cost() -> None:
+    # The first ten items cost forty times what the others do (the step pages come first):
+    # the child, which maps from the front, takes far fewer items than the parent.
+    out = isolated("""
+        import time
+        def func(item):
+            time.sleep(0.02 if item < 10 else 0.0005)
+            return f"{os.getpid()}:{item}".encode()
+        got = parallel.map_bytes(func, ITEMS, processes=2)
+        by_child = sum(1 for g in got if g.split(b":")[0] != str(PARENT).encode())
+        print([int(g.split(b":")[1]) for g in got] == ITEMS, 10 <= by_child < len(ITEMS) // 3)
+    """)
+    assert out == ["True", "True"]
+
+
+def test_without_memfd_the_map_is_serial() -> None:
+    out = isolated("""
+        del os.memfd_create
+        got = parallel.map_bytes(lambda item: str(os.getpid()).encode(), ITEMS, processes=2)
+        print(set(got) == {str(PARENT).encode()})
+    """)
+    assert out == ["True"]
+
+
+@pytest.mark.parametrize("low", [3, 5, 8])
+def test_merged_takes_the_parents_results_where_the_two_overlap_and_fills_a_gap(low: int) -> None:
+    items = list(range(10))
+    func = str.encode  # type: ignore[assignment]
+    front = [b"c%d" % i for i in range(5)]  # the child mapped items 0-4
+    back = [b"p%d" % i for i in range(low, 10)]  # the parent mapped items low-9
+    between = [str(i) for i in items[len(front) : low]]  # neither took these: mapped by the merge
+    got = parallel._merged(front, low, back, between, func)
+    assert len(got) == 10
+    assert got[:min(low, 5)] == front[:low]
+    assert got[5:low] == [str(i).encode() for i in range(5, low)]
+    assert got[low:] == back
 
 
 @pytest.mark.parametrize(("processes", "items"), [(1, ITEMS), (2, ITEMS[: parallel.MIN_ITEMS - 1])])
@@ -67,7 +110,7 @@ def test_a_running_thread_stops_the_fork() -> None:
     assert out == ["True"]
 
 
-@pytest.mark.parametrize("failing", [[7, 20], [8], [9]], ids=["child-first", "parent-only", "child-only"])
+@pytest.mark.parametrize("failing", [[7, 20], [8], [len(ITEMS) - 2]], ids=["two", "one-at-the-front", "one-at-the-back"])
 def test_an_error_is_the_serial_error(failing: list[int]) -> None:
     # whichever process meets it, the first failing item in order raises, in this process
     out = isolated(f"""
