@@ -269,7 +269,7 @@ def run(options: GenerateOptions, write: bool = True) -> GenerateResult:
         return GenerateResult(config, None, warnings, 0, recorded, _displayer(options))
     config, changes, violations = plan(options, loaded)
     try:
-        written = apply_changes([c.change for c in changes])
+        written = apply_changes([c.change for c in changes], out_dir)
     except BaseException:
         state.forget(out_dir)
         raise

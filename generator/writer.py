@@ -31,6 +31,9 @@ KIND_SECTION = "section"
 _PREFIX = GENERATED_PREFIX.encode()
 _HASH_KEY = b"sha256="
 
+#: One write: the path as planned, its bytes, the path resolved (or None), whether it was absent.
+_Write = tuple["Path", bytes, "str | None", bool]
+
 _FORCE_HINT = "move your edits into the config or the templates, or rerun with --force to overwrite them"
 _IO_HINT = "check that the folder exists, is writable and that the disk is not full"
 
@@ -231,15 +234,18 @@ def _orphan_deletions(out_dir: Path, real: _RealPaths, seen: dict[str, Path], fo
     return changes
 
 
-def apply_changes(changes: list[FileChange]) -> int:
+def apply_changes(changes: list[FileChange], out_dir: str | None = None) -> int:
     """Write and delete as planned; return how many files were written or deleted.
 
     Unchanged files are not touched, so their modification times stay. A file that is
-    already gone when it is to be deleted is fine: another generator run removed it.
+    already gone when it is to be deleted is fine: another generator run removed it. The
+    new pages of a folder of ``out_dir`` that does not exist yet are written as a whole
+    folder (``Staging``).
     """
-    writes = [(c.path, c.new, c.target, c.action is Action.CREATE) for c in changes if c.action in (Action.CREATE, Action.UPDATE) and c.new is not None]
+    writes: list[_Write] = [(c.path, c.new, c.target, c.action is Action.CREATE) for c in changes if c.action in (Action.CREATE, Action.UPDATE) and c.new is not None]
+    staging, writes = Staging.split(out_dir, writes) if out_dir is not None else (None, writes)
     deletes = [c for c in changes if c.action is Action.DELETE]
-    written = _write_files(writes, True)
+    written = _write_files(writes, True, staging)
     real = _RealPaths()
     folders: dict[str, None] = {}
     for change in deletes:
@@ -279,18 +285,22 @@ def write_files(files: list[tuple[Path, bytes]], *, durable: bool = True) -> lis
     return [Path(p) for p in _write_files([(path, data, None, False) for path, data in files], durable)]
 
 
-def _write_files(files: list[tuple[Path, bytes, str | None, bool]], durable: bool) -> list[str]:
+def _write_files(files: list[_Write], durable: bool, staging: Staging | None = None) -> list[str]:
     """``write_files``, returning the paths written as strings (no Path per page). Each file
     comes with what a plan already knows: the path resolved (or None), and whether the file
-    was absent (a new file gets the umask's mode: no ``stat`` of the old one, no ``fchmod``)."""
+    was absent (a new file gets the umask's mode: no ``stat`` of the old one, no ``fchmod``).
+    A ``staging``'s folders are renamed into place after the sync, before the files: a page
+    that links into a new folder never shows before the folder does."""
     staged: list[tuple[str, str, Path]] = []  # (temporary file, target, path as asked)
     folders: dict[str, None] = {}
-    each = durable and len(files) <= _FSYNC_EACH_UP_TO
+    each = durable and staging is None and len(files) <= _FSYNC_EACH_UP_TO  # a staging is synced with sync()
     real = _RealPaths()
     present: set[str] = set()  # folders known to exist
     done: list[str] = []
     renamed = 0
     try:
+        if staging is not None:
+            staging.write()
         for path, data, resolved, absent in files:
             try:
                 parent = os.path.dirname(path)
@@ -302,8 +312,11 @@ def _write_files(files: list[tuple[Path, bytes, str | None, bool]], durable: boo
                 staged.append((_stage(target, data, each, absent), target, path))
             except OSError as error:
                 raise WriteRefused([_io_problem(path, "write", error)]) from error
-        if durable and not each:
+        if durable and (not each or staging is not None):
             os.sync()
+        if staging is not None:
+            folders.update(dict.fromkeys(staging.commit()))
+            done += [target for _, target in staging.staged]
         for temp, target, path in staged:
             try:
                 os.replace(temp, target)
@@ -313,6 +326,8 @@ def _write_files(files: list[tuple[Path, bytes, str | None, bool]], durable: boo
             folders[os.path.dirname(target)] = None
             done.append(target)
     except BaseException as error:
+        if staging is not None:
+            staging.discard()
         for temp, _, _ in staged[renamed:]:
             try:
                 os.unlink(temp)
@@ -387,6 +402,138 @@ def _create_temp(target: str, mode: int = 0o600) -> tuple[int, str]:
             _temp_tag = None  # someone else's name: a new random part
             continue
     raise FileExistsError(f"no free temporary file name beside {target}")
+
+
+class Staging:
+    """New output folders, written whole in private and renamed into place.
+
+    A fresh output folder's pages (1,000 agent pages in ``agents/``) go into folders that do
+    not exist yet. Their pages are written, under their own names, into a hidden folder
+    beside the one they belong to (``.agents.<pid>-<random>.tmp``); once every new byte is
+    synced, that folder is renamed into place in one step. A reader sees no folder or all of
+    it, a crash leaves at most a hidden folder (no listing here, and no mkdocs build, picks a
+    dot folder up), and a page costs one file instead of a temporary file and a rename.
+
+    Only a first-level folder of an existing output folder is staged, only for pages the
+    plan found absent, and only when it holds more pages than are fsynced one by one.
+    """
+
+    __slots__ = ("folders", "pending", "root", "staged")
+
+    def __init__(self, root: str, pending: dict[str, list[_Write]]) -> None:
+        self.root = root
+        #: first-level folder name -> the writes that go into it
+        self.pending = pending
+        #: the final folder -> its hidden folder, as each is made
+        self.folders: dict[str, str] = {}
+        #: (the file written in a hidden folder, its final path), as each is written
+        self.staged: list[tuple[str, str]] = []
+
+    @classmethod
+    def split(cls, out_dir: str, writes: list[_Write]) -> tuple[Staging | None, list[_Write]]:
+        """The writes of new pages into first-level folders of ``out_dir`` that do not exist,
+        as a staging (None when there are too few), and the other writes."""
+        if not os.path.isdir(out_dir):
+            return None, writes
+        root = os.path.realpath(out_dir)
+        prefix = root + os.sep
+        by_folder: dict[str, list[_Write]] = {}
+        for write in writes:
+            target, absent = write[2], write[3]
+            if absent and target is not None and target.startswith(prefix):
+                folder, inside, _ = target[len(prefix) :].partition(os.sep)
+                if inside:
+                    by_folder.setdefault(folder, []).append(write)
+        pending = {folder: listed for folder, listed in by_folder.items() if not os.path.lexists(prefix + folder)}
+        if sum(map(len, pending.values())) <= _FSYNC_EACH_UP_TO:
+            return None, writes
+        taken = {id(write) for listed in pending.values() for write in listed}
+        return cls(root, pending), [write for write in writes if id(write) not in taken]
+
+    def write(self) -> None:
+        """Make the hidden folders and write every pending page into them."""
+        for name, listed in self.pending.items():
+            final = os.path.join(self.root, name)
+            try:
+                hidden = _make_hidden_folder(self.root, name)
+            except OSError as error:
+                raise WriteRefused([_io_problem(final, "write", error)]) from error
+            self.folders[final] = hidden
+            made = {hidden}
+            for path, data, target, _ in listed:
+                assert target is not None  # split took only resolved targets
+                staged = hidden + target[len(final) :]
+                try:
+                    parent = os.path.dirname(staged)
+                    if parent not in made:
+                        os.makedirs(parent, exist_ok=True)
+                        made.add(parent)
+                    fd = os.open(staged, _STAGED_FLAGS, 0o666)
+                    try:
+                        view = memoryview(data)
+                        while view:
+                            view = view[os.write(fd, view) :]
+                    finally:
+                        os.close(fd)
+                except OSError as error:
+                    raise WriteRefused([_io_problem(path, "write", error)]) from error
+                self.staged.append((staged, target))
+
+    def commit(self) -> list[str]:
+        """Rename each hidden folder into place; the folders that then need an fsync. When
+        another run made the folder meanwhile, its pages are moved in one by one instead (each
+        rename is atomic, as in any other write)."""
+        parents = []
+        for final, hidden in self.folders.items():
+            try:
+                os.replace(hidden, final)
+            except OSError as error:
+                if os.path.islink(final) or not os.path.isdir(final):
+                    raise WriteRefused([_io_problem(final, "write", error)]) from error
+                self._move_into(hidden, final)
+                parents.append(final)
+            parents.append(os.path.dirname(final))
+        return parents
+
+    def _move_into(self, hidden: str, final: str) -> None:
+        for staged, target in self.staged:
+            if staged.startswith(hidden + os.sep):
+                try:
+                    os.makedirs(os.path.dirname(target), exist_ok=True)
+                    os.replace(staged, target)
+                except OSError as error:
+                    raise WriteRefused([_io_problem(target, "write", error)]) from error
+        _remove_tree(hidden)
+
+    def discard(self) -> None:
+        """Delete the hidden folders not renamed into place."""
+        for hidden in self.folders.values():
+            _remove_tree(hidden)
+
+
+def _remove_tree(folder: str) -> None:
+    import shutil  # only when a run fails
+
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+_STAGED_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+
+
+def _make_hidden_folder(parent: str, name: str) -> str:
+    """A new folder ``.<name>.<pid>-<random>.tmp`` in ``parent`` (a dot folder: no listing
+    here, and no mkdocs build, picks it up)."""
+    global _temp_tag
+    for _ in range(100):
+        if _temp_tag is None:
+            _temp_tag = f"{os.getpid()}-{os.urandom(3).hex()}"
+        folder = os.path.join(parent, f".{name}.{_temp_tag}.tmp")
+        try:
+            os.mkdir(folder)
+            return folder
+        except FileExistsError:
+            _temp_tag = None
+    raise FileExistsError(f"no free hidden folder name in {parent}")
 
 
 def write_atomic(path: Path, data: bytes) -> Path:
@@ -561,9 +708,9 @@ def _fsync_dir(folder: str) -> None:
         os.close(fd)
 
 
-def _problem(path: Path, code: str, message: str, hint: str) -> Problem:
+def _problem(path: str | os.PathLike[str], code: str, message: str, hint: str) -> Problem:
     return Problem(Location(str(path), 1, 1), "", message, hint, code=code)
 
 
-def _io_problem(path: Path, verb: str, error: OSError) -> Problem:
+def _io_problem(path: str | os.PathLike[str], verb: str, error: OSError) -> Problem:
     return _problem(path, "io", f"cannot {verb} {path}: {error.strerror or error}", _IO_HINT)

@@ -557,3 +557,108 @@ def test_markdown_names_lists_what_os_walk_lists(tmp_path: Path) -> None:
         expected += [os.path.join(folder, f) for f in sorted(files) if f.endswith(".md")]
     assert writer.markdown_names(out) == expected
     assert os.path.join(out, "m.md", "inner.md") in expected and not any("far.md" in p or ".hidden" in p for p in expected)
+
+
+# --- new folders are written whole (writer.Staging) -----------------------------------------------
+
+STAGED = writer._FSYNC_EACH_UP_TO + 4  # above the count that is fsynced file by file
+
+
+def new_folder_plan(out: Path, folder: str = "agents", count: int = STAGED) -> tuple[dict[Path, bytes], list[FileChange]]:
+    """Pages for a folder that does not exist yet, one page beside it, and their plan."""
+    pages = {out / folder / f"a{i}.md": page(f"agent {i}") for i in range(count)}
+    pages[out / "matrix.md"] = page("matrix")
+    return pages, plan_changes([PlannedFile(path, data) for path, data in pages.items()], out)
+
+
+def test_a_new_folder_is_renamed_into_place_whole(out: Path) -> None:
+    pages, changes = new_folder_plan(out)
+    renamed: list[Path] = []
+    with before_replace(renamed.append):
+        assert apply_changes(changes, str(out)) == len(pages)
+    assert renamed == [out / "agents", out / "matrix.md"]  # the folder before the page that links into it
+    assert {path: path.read_bytes() for path in pages} == pages
+    assert no_temp_files(out)
+    assert stat.S_IMODE((out / "agents" / "a0.md").stat().st_mode) == 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["few pages", "folder exists", "no out_dir given", "out_dir missing"],
+)
+def test_what_is_not_staged_is_written_file_by_file(out: Path, case: str) -> None:
+    count = writer._FSYNC_EACH_UP_TO if case == "few pages" else STAGED
+    if case == "folder exists":
+        (out / "agents").mkdir()
+    pages, changes = new_folder_plan(out, count=count)
+    given = {"no out_dir given": None, "out_dir missing": str(out / "elsewhere")}.get(case, str(out))
+    renamed: list[Path] = []
+    with before_replace(renamed.append):
+        apply_changes(changes, given)
+    assert sorted(renamed) == sorted(pages)  # one rename per file
+    assert {path: path.read_bytes() for path in pages} == pages
+
+
+def test_an_update_in_a_folder_is_never_staged(out: Path) -> None:
+    (out / "agents").mkdir()
+    for i in range(STAGED):
+        (out / "agents" / f"a{i}.md").write_bytes(page(f"old {i}"))
+    pages = {out / "agents" / f"a{i}.md": page(f"new {i}") for i in range(STAGED)}
+    staging, rest = writer.Staging.split(str(out), [(c.path, c.new or b"", c.target, c.action is Action.CREATE) for c in plan_changes([PlannedFile(p, d) for p, d in pages.items()], out)])
+    assert staging is None and len(rest) == STAGED
+
+
+def test_a_folder_another_run_made_meanwhile_gets_the_pages_one_by_one(out: Path) -> None:
+    pages, changes = new_folder_plan(out)
+    real_write = writer.Staging.write
+
+    def write_then_race(self: writer.Staging) -> None:
+        real_write(self)
+        (out / "agents").mkdir()  # another generate made the folder, with a page of its own
+        (out / "agents" / "theirs.md").write_bytes(b"theirs")
+
+    writer.Staging.write = write_then_race  # type: ignore[method-assign]
+    try:
+        assert apply_changes(changes, str(out)) == len(pages)
+    finally:
+        writer.Staging.write = real_write  # type: ignore[method-assign]
+    assert {path: path.read_bytes() for path in pages} == pages
+    assert (out / "agents" / "theirs.md").read_bytes() == b"theirs"
+    assert no_temp_files(out)
+
+
+@pytest.mark.parametrize("where", ["writing a page", "renaming the folder"])
+def test_a_failure_leaves_no_folder_and_no_hidden_folder(out: Path, monkeypatch: pytest.MonkeyPatch, where: str) -> None:
+    pages, changes = new_folder_plan(out)
+    if where == "writing a page":
+        real_open, calls = os.open, []
+
+        def full(path: str, flags: int, mode: int = 0o777, **kwargs: int) -> int:
+            calls.append(path)
+            if len(calls) == 5:
+                raise OSError(28, "No space left on device")
+            return real_open(path, flags, mode, **kwargs)
+
+        monkeypatch.setattr(os, "open", full)
+        context = pytest.raises(WriteRefused, match="No space left")
+    else:
+
+        def refuse(path: Path) -> None:
+            if path.name == "agents":
+                raise OSError(28, "No space left on device")
+
+        context = pytest.raises(WriteRefused, match="No space left")
+    with context:
+        if where == "writing a page":
+            apply_changes(changes, str(out))
+        else:
+            with before_replace(refuse):
+                apply_changes(changes, str(out))
+    monkeypatch.undo()
+    assert sorted(p.name for p in out.iterdir()) == []  # no folder, no page, no hidden folder
