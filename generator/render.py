@@ -525,14 +525,15 @@ def build_context(config: Config, config_display: str, violations: list[rules.Vi
     """
     clear_caches()
     agents = list(config.agents)
-    steps = [views.step(config, a, b, agents, gates) for a, b in config.consecutive_pairs()]
+    rows: dict[tuple[str, str], dict[str, Any]] = {}  # one row per engine, on every page that shows it
+    steps = [views.step(config, a, b, agents, gates, rows=rows) for a, b in config.consecutive_pairs()]
     for item in steps:
         item["slug"] = pages.step_slug(item["source"], item["target"])
     warnings_by_cell: dict[tuple[str, str], list[str]] = {}
     for v in violations:
         if v.agent and v.environment:
             warnings_by_cell.setdefault((v.agent, v.environment), []).append(f"{v.code}: {v.message}")
-    show = views.mapping(config, agents)
+    show = views.mapping(config, agents, rows)
     # One lookup table per step: searching each step's agent list per agent is quadratic.
     by_key = [{entry["key"]: entry for entry in item["agents"]} for item in steps]
     ledger_view = views.history(config, entries or [])

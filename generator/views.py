@@ -49,7 +49,15 @@ def select_step(config: Config, source: str, target: str) -> tuple[str, str]:
     return source, target
 
 
-def env_row(config: Config, agent: model.Agent, env_name: str) -> dict[str, Any]:
+def env_row(config: Config, agent: model.Agent, env_name: str, rows: dict[tuple[str, str], dict[str, Any]] | None = None) -> dict[str, Any]:
+    """One agent's engine in one environment as the views show it. ``rows``: the rows made so
+    far for other views of the same run (the pages show each engine on its agent's page and
+    on two step pages: one row, made once)."""
+    if rows is not None:
+        row = rows.get((agent.key, env_name))
+        if row is None:
+            row = rows[agent.key, env_name] = env_row(config, agent, env_name)
+        return row
     env = agent.environments.get(env_name)
     if env is None:
         return {"environment": env_name, "defined": False}
@@ -69,15 +77,16 @@ def env_row(config: Config, agent: model.Agent, env_name: str) -> dict[str, Any]
     }
 
 
-def mapping(config: Config, agents: list[str]) -> dict[str, Any]:
-    """What ``promotion show`` prints: every selected agent with its row per environment."""
+def mapping(config: Config, agents: list[str], rows: dict[tuple[str, str], dict[str, Any]] | None = None) -> dict[str, Any]:
+    """What ``promotion show`` prints: every selected agent with its row per environment
+    (``rows``: see ``env_row``)."""
     out_agents = []
     placeholders = 0
     total = 0
     for key in agents:
         agent = config.agents[key]
-        rows = [env_row(config, agent, name) for name in config.environments]
-        for row in rows:
+        own = [env_row(config, agent, name, rows) for name in config.environments]
+        for row in own:
             if row["defined"]:
                 total += 1
                 placeholders += row["placeholder"]
@@ -87,7 +96,7 @@ def mapping(config: Config, agents: list[str]) -> dict[str, Any]:
                 "display_name": agent.display_name,
                 "description": agent.description,
                 "agent_dir": agent.agent_dir,
-                "environments": rows,
+                "environments": own,
             }
         )
     return {
@@ -106,13 +115,14 @@ def mapping(config: Config, agents: list[str]) -> dict[str, Any]:
 _COMPARED = ("engine_id", "status", "app_version", "project_id", "region", "engine_name")
 
 
-def step(config: Config, source: str, target: str, agents: list[str], gates: Any = None, judged: Any = None) -> dict[str, Any]:
+def step(config: Config, source: str, target: str, agents: list[str], gates: Any = None, judged: Any = None, rows: dict[tuple[str, str], dict[str, Any]] | None = None) -> dict[str, Any]:
     """What ``promotion path`` prints: per agent its lifecycle state on the step (with the
     reasons and the next step), source and target, differences; and the step's checks and approval.
 
     The states come from ``lifecycle.agent_step``, the same function rule PR010 judges
     with, so ``path``, ``validate`` and the pages can't disagree. ``judged`` (a ``rules.Step``
-    of the same step, agents and gates) gives the verdicts the rule already reached.
+    of the same step, agents and gates) gives the verdicts the rule already reached; ``rows``:
+    see ``env_row``.
     """
     promotion = config.promotion_for(source, target)
     checks = config.effective_checks(promotion) if promotion else []
@@ -122,8 +132,8 @@ def step(config: Config, source: str, target: str, agents: list[str], gates: Any
         agent = config.agents[key]
         verdict = judged.verdict(config, key) if judged is not None else lifecycle.agent_step(config, agent, source, target, gates)
         states.append(verdict.state)
-        src = env_row(config, agent, source)
-        dst = env_row(config, agent, target)
+        src = env_row(config, agent, source, rows)
+        dst = env_row(config, agent, target, rows)
         changes = []
         if src["defined"] and dst["defined"]:
             for field in _COMPARED:
