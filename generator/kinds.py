@@ -22,7 +22,7 @@ from .errors import Location
 
 TYPE_CHECKING = False  # typing costs ~2 ms of every run; its names are for the type checker only
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Collection, Iterator
     from typing import Any
 
     from .loader import _Walker
@@ -453,7 +453,7 @@ class Map(_Nested):
         entries = walker.items(node, path)
         if len(entries) < self.min_items:
             walker.problem(node, path, f"`{field}` is empty", f"add at least one {self.key_doc}", "empty")
-        for key, key_node, value_node in entries:
+        for key, key_node, value_node in entries.values():
             child = f"{path}.{key}"
             if not self.key_ok(walker, key, key_node, child):
                 continue
@@ -529,16 +529,17 @@ class Object(_Nested):
         if walker.built is not None:
             walker.built.append(obj)
         entries = walker.items(node, path)
-        seen = {entry[0] for entry in entries}
-        ok = self.fill(walker, obj, entries, path, seen)
-        ok = self.complete(walker, obj, node, path, seen) and ok
+        renamed: set[str] = set()
+        ok = self.fill(walker, obj, entries, path, renamed)
+        ok = self.complete(walker, obj, node, path, entries.keys() | renamed if renamed else entries) and ok
         return obj if ok else None
 
-    def fill(self, walker: _Walker, obj: Any, entries: list[tuple[str, yaml.Node, yaml.Node]], path: str, seen: set[str]) -> bool:
-        """Set the keys written in the file; False when one was refused."""
+    def fill(self, walker: _Walker, obj: Any, entries: dict[str, tuple[str, yaml.Node, yaml.Node]], path: str, renamed: set[str]) -> bool:
+        """Set the keys written in the file; False when one was refused. A key that is a
+        known key misspelt goes into ``renamed`` (its rename was reported)."""
         quick_fields, by_name, locations = self.quick_fields, self.by_name, obj.locations
         ok = True
-        for key, key_node, value_node in entries:
+        for key, key_node, value_node in entries.values():
             # Most values are plain strings that pass: check them here, as String.load
             # would, without the calls. Anything else goes through walker.value, which
             # reports the exact problem. Each value keeps its node: locations and spans
@@ -555,9 +556,9 @@ class Object(_Nested):
             child = f"{path}.{key}" if path else key
             declared = by_name.get(key)
             if declared is None:
-                renamed = walker.unknown_key(key_node, key, child, self.fields)
-                if renamed is not None:
-                    seen.add(renamed)  # one problem (the rename), not also "required key missing"
+                meant = walker.unknown_key(key_node, key, child, self.fields)
+                if meant is not None:
+                    renamed.add(meant)  # one problem (the rename), not also "required key missing"
                 ok = False
                 continue
             value = walker.value(value_node, declared, child, key)
@@ -568,7 +569,7 @@ class Object(_Nested):
             locations[key] = value_node
         return ok
 
-    def complete(self, walker: _Walker, obj: Any, node: yaml.Node, path: str, seen: set[str]) -> bool:
+    def complete(self, walker: _Walker, obj: Any, node: yaml.Node, path: str, seen: Collection[str]) -> bool:
         """Report the required keys not in ``seen``, give the others their defaults."""
         ok = True
         for declared in self.fields:

@@ -151,8 +151,9 @@ class _Walker:
         return False
 
     # --- mappings -------------------------------------------------------------------
-    def items(self, node: yaml.MappingNode, path: str) -> list[tuple[str, yaml.Node, yaml.Node]]:
-        """(key, key node, value node) triples; merge keys applied; duplicates reported."""
+    def items(self, node: yaml.MappingNode, path: str) -> dict[str, tuple[str, yaml.Node, yaml.Node]]:
+        """(key, key node, value node) triples by key, in the file's order; merge keys
+        applied; duplicates reported."""
         # The usual mapping: every key a plain string, none repeated, no `<<`. Anything
         # else takes the general path below, which reports each problem.
         simple: dict[str, tuple[str, yaml.Node, yaml.Node]] = {}
@@ -164,7 +165,7 @@ class _Walker:
                 break
             simple[key] = (key, key_node, value_node)
         else:
-            return list(simple.values())
+            return simple
         explicit: dict[str, yaml.Node] = {}
         result: dict[str, tuple[str, yaml.Node, yaml.Node]] = {}
         merged: list[tuple[str, yaml.Node, yaml.Node]] = []
@@ -201,14 +202,14 @@ class _Walker:
             explicit[key] = key_node
             result[key] = (key, key_node, value_node)
         if not merged:
-            return list(result.values())
+            return result
         out: dict[str, tuple[str, yaml.Node, yaml.Node]] = {}
         for item in merged:
             out.setdefault(item[0], item)  # earlier merge sources win, as in YAML
         for key, item in result.items():
             out.pop(key, None)
             out[key] = item  # explicit keys override merged ones
-        return list(out.values())
+        return out
 
     def merge_items(self, node: yaml.Node, path: str) -> list[tuple[str, yaml.Node, yaml.Node]]:
         sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
@@ -228,7 +229,7 @@ class _Walker:
                 self.leave(source)
             for _ in merged:
                 self.spend(source, path)
-            items.extend(merged)
+            items.extend(merged.values())
         return items
 
     def comment_after_key(self, node: yaml.Node) -> str | None:

@@ -127,7 +127,7 @@ class FreezeWindow(Kind):
             return None
         values: dict[str, tuple[str, yaml.Node]] = {}
         ok = True
-        for key, key_node, value_node in walker.items(node, path):
+        for key, key_node, value_node in walker.items(node, path).values():
             if key not in _KEYS:
                 import difflib
 
