@@ -442,6 +442,22 @@ def test_a_team_template_overrides_one_page(project: Path, tmp_path: Path, monke
             assert after[name] == data, f"{name} changed although its template was not overridden"
 
 
+def test_a_team_note_partial_is_the_note_of_every_page(project: Path, tmp_path: Path) -> None:
+    # Pages say `{{ note }}`: _note.md.j2 rendered once per template, a team's when it has one.
+    team = tmp_path / "team-templates"
+    team.mkdir()
+    (team / "_note.md.j2").write_text("> Made by our docs bot from {{ config_path }} ({{ template_name }}).\n", encoding="utf-8")
+    code, _, err = run_cli(["generate", "--templates", str(team)], cwd=project)
+    assert (code, err) == (ExitCode.OK, "")
+    pages = {name: data.decode() for name, data in generated_files(project).items() if name.startswith("site-docs/") and data.startswith(GENERATED_PREFIX.encode())}
+    assert len(pages) > 5
+    for name, text in pages.items():
+        assert '??? abstract "Generated page"' not in text, name
+        assert text.count("> Made by our docs bot from ") == 1, name
+    assert "(matrix.md.j2).\n\n" in pages["site-docs/matrix.md"]
+    assert "(agent.md.j2).\n\n" in pages["site-docs/agents/bob.md"]
+
+
 @pytest.mark.parametrize(
     ("template", "line", "message"),
     [

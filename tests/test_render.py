@@ -324,7 +324,7 @@ def test_a_teams_template_folder_is_searched_first(tmp_path: Path) -> None:
     (tmp_path / "matrix.md.j2").write_text("team matrix\n", encoding="utf-8")
     env = render.make_environment(str(tmp_path))
     assert env.get_template("matrix.md.j2").render() == "team matrix\n"
-    assert "# Operator playbook" in env.get_template("playbook.md.j2").render({**minimal_context(), "template_name": "playbook.md.j2"})
+    assert "# Operator playbook" in render.render_page(env, minimal_context(), render.PageJob("playbook.md", "playbook.md.j2", {}))
     # A template the team did not override comes from the built-in folder.
     assert Path(env.get_template("playbook.md.j2").filename or "").parent == Path(render.builtin_templates_dir())
 
