@@ -2,15 +2,15 @@
 
 A no-op ``generate`` (and every ``mkdocs serve`` rebuild that did not touch the config)
 would otherwise import Jinja2, compile the templates and render every page only to find
-that nothing changed. After each successful write run, ``.promotion-state.json`` in the
+that nothing changed. After each successful write run, ``.promotion-state`` in the
 output folder records a fingerprint of every input (size and mtime of the config, every template,
 the generator's own source, the options) and the size and modification time of every
 output file and of every Markdown file in the folder. When all of them still match, the
 outputs are what a full run would write, and the run stops after validating.
 
 It is a cache, never a source of truth: ``--check``, ``--force`` and any mismatch take the
-full path, and a missing or unreadable state file only costs time. It is a dotfile, so
-mkdocs leaves it out of the site; keep it out of git.
+full path, and a missing, unreadable or damaged state file only costs time. It is a dotfile,
+so mkdocs leaves it out of the site; keep it out of git.
 """
 
 from __future__ import annotations
@@ -19,14 +19,16 @@ import os
 
 from . import __version__
 from .errors import WriteRefused
-from .writer import markdown_entries, markdown_names, write_files
+from .writer import markdown_entries, write_files
 
 TYPE_CHECKING = False  # the no-op path imports neither pathlib nor typing
 if TYPE_CHECKING:
     from pathlib import Path
 
-STATE_FILE = ".promotion-state.json"
-_FORMAT = 2
+STATE_FILE = ".promotion-state"
+#: Where the state was kept while it was JSON: removed when a state is recorded.
+_OLD_STATE_FILE = ".promotion-state.json"
+_FORMAT = 3
 
 
 def _stat_files(paths: list[str]) -> str:
@@ -78,23 +80,71 @@ def fingerprint(config_path: str, template_dirs: list[str], options_key: str) ->
     return "\n".join(parts)
 
 
-def _stat(path: str | os.DirEntry[str]) -> list[int] | None:
-    """Size and mtime of a file, or None; a folder entry's own (cached) ``stat`` when given one."""
+def _stat(path: str | os.DirEntry[str]) -> str:
+    """Size and mtime of a file as the state records them (``<size> <mtime ns>``), or ``-``
+    when it is gone; a folder entry's own ``stat`` when given one."""
     try:
         st = path.stat() if isinstance(path, os.DirEntry) else os.stat(path)
     except OSError:
+        return "-"
+    return f"{st.st_size} {st.st_mtime_ns}"
+
+
+def snapshot(out_dir: str, outputs: list[Path]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(path, size and mtime) of every Markdown file in the output folder, in the order
+    ``markdown_entries`` lists them, and of every output that is not one of them (CLAUDE.md)."""
+    pages = [(entry.path, _stat(entry)) for entry in markdown_entries(out_dir)]
+    listed = {path for path, _ in pages}
+    return pages, [(name, _stat(name)) for name in sorted({str(p) for p in outputs} - listed)]
+
+
+# The state file is lines, not JSON: the no-op run would import json (~1 ms of a small
+# validate) and parse a dict it only walks in order. ``_MAGIC``, the fingerprint's line count
+# and its lines, the outputs, the pages as listed, the other outputs (each list after its
+# count), then ``_END``: a file cut short never reads as a state.
+_MAGIC = f"promotion-state {_FORMAT}"
+_END = "end"
+
+
+def _encode(fp: str, outputs: list[str], pages: list[tuple[str, str]], others: list[tuple[str, str]]) -> bytes | None:
+    """The state file's bytes; None when a path has a tab or a line break (no line can hold it:
+    such a tree just never takes the shortcut)."""
+    if any("\t" in name or "\n" in name or "\r" in name for name in (*outputs, *(p for p, _ in pages), *(p for p, _ in others))):
         return None
-    return [st.st_size, st.st_mtime_ns]
+    fp_lines = fp.split("\n")
+    lines = [_MAGIC, str(len(fp_lines)), *fp_lines, str(len(outputs)), *outputs]
+    for listed in (pages, others):
+        lines.append(str(len(listed)))
+        lines += [f"{name}\t{stat}" for name, stat in listed]
+    lines.append(_END)
+    return ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape")
 
 
-def _names(out_dir: str, outputs: list[str]) -> list[str]:
-    """Every output and every Markdown file in the output folder, sorted, once each."""
-    return sorted(set(outputs).union(markdown_names(out_dir)))
-
-
-def snapshot(out_dir: str, outputs: list[Path]) -> dict[str, object]:
-    """Size and mtime of every output and every Markdown file in the output folder."""
-    return {name: _stat(name) for name in _names(out_dir, [str(p) for p in outputs])}
+def _decode(data: bytes) -> tuple[str, list[str], list[list[str]], list[list[str]]] | None:
+    """(fingerprint, outputs, pages, other outputs) of a state file, or None if it is not one."""
+    lines = data.decode("utf-8", "surrogateescape").split("\n")
+    try:
+        if lines[0] != _MAGIC or lines[-2:] != [_END, ""]:
+            return None
+        count = int(lines[1])
+        fp, at = "\n".join(lines[2 : 2 + count]), 2 + count
+        count = int(lines[at])
+        outputs, at = lines[at + 1 : at + 1 + count], at + 1 + count
+        if len(outputs) != count:
+            return None
+        listed = []
+        for _ in range(2):
+            count = int(lines[at])
+            rows = [line.split("\t") for line in lines[at + 1 : at + 1 + count]]
+            if len(rows) != count or any(len(row) != 2 for row in rows):
+                return None
+            listed.append(rows)
+            at += 1 + count
+    except (IndexError, ValueError):
+        return None
+    if at != len(lines) - 2:  # nothing between the lists and the end line
+        return None
+    return fp, outputs, listed[0], listed[1]
 
 
 def matches(out_dir: str, fp: str) -> list[str] | None:
@@ -102,41 +152,39 @@ def matches(out_dir: str, fp: str) -> list[str] | None:
 
     ``out_dir`` must be spelled as the run that recorded the state spelled it (the paths
     recorded start with it): ``GenerateOptions.resolve_str`` spells it as ``str(Path)`` does."""
-    import json
-
     try:
         with open(os.path.join(out_dir, STATE_FILE), "rb") as handle:
-            state = json.loads(handle.read())
-    except (OSError, ValueError):
+            state = _decode(handle.read())
+    except OSError:
         return None
-    if not isinstance(state, dict) or state.get("fingerprint") != fp:
+    if state is None or state[0] != fp:
         return None
-    files = state.get("files")
-    outputs = state.get("outputs")
-    if not isinstance(files, dict) or not isinstance(outputs, list) or not all(type(p) is str for p in outputs):
+    _, outputs, pages, others = state
+    entries = markdown_entries(out_dir)
+    if len(entries) != len(pages):  # a Markdown file came or went
         return None
-    pages = markdown_entries(out_dir)
-    listed = {entry.path for entry in pages}
-    if len(listed.union(outputs)) != len(files):  # a Markdown file came or went
-        return None
-    for entry in pages:  # stops at the first difference
-        if files.get(entry.path, False) != _stat(entry):
+    for entry, (name, stat) in zip(entries, pages, strict=True):  # in the same order: stops at the first difference
+        if entry.path != name or _stat(entry) != stat:
             return None
-    for name in outputs:  # the outputs that are not pages in the folder (CLAUDE.md)
-        if name not in listed and files.get(name, False) != _stat(name):
+    for name, stat in others:  # the outputs that are not pages in the folder (CLAUDE.md)
+        if _stat(name) != stat:
             return None
     return outputs
 
 
 def record(out_dir: str, fp: str, outputs: list[Path]) -> None:
     """Write the state after a successful run (only when its bytes change)."""
-    import json
     from pathlib import Path
 
-    data = {"fingerprint": fp, "outputs": sorted(str(p) for p in outputs), "files": snapshot(out_dir, outputs)}
-    # One line: json's C encoder only runs without ``indent`` (4 ms less at 2,000 pages).
-    text = (json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n").encode()
+    text = _encode(fp, sorted(str(p) for p in outputs), *snapshot(out_dir, outputs))
     path = Path(out_dir, STATE_FILE)
+    try:
+        os.unlink(os.path.join(out_dir, _OLD_STATE_FILE))
+    except OSError:
+        pass
+    if text is None:
+        forget(out_dir)
+        return
     try:
         if path.read_bytes() == text:
             return

@@ -351,7 +351,7 @@ def snapshot(root: Path) -> dict[str, tuple[Any, ...]]:
     state: dict[str, tuple[Any, ...]] = {}
     for folder, dirs, files in os.walk(root):
         for name in sorted(dirs + files):
-            if name == ".promotion-state.json":
+            if name == ".promotion-state":
                 continue
             path = Path(folder, name)
             info = path.lstat()

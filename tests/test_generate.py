@@ -86,7 +86,7 @@ def generated_files(root: Path) -> dict[str, bytes]:
     return {
         p.relative_to(root).as_posix(): p.read_bytes()
         for p in sorted(root.rglob("*"))
-        if p.is_file() and not p.relative_to(root).as_posix().startswith("config/") and p.name != ".promotion-state.json"
+        if p.is_file() and not p.relative_to(root).as_posix().startswith("config/") and p.name != ".promotion-state"
     }
 
 

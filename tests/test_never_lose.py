@@ -47,7 +47,7 @@ def make_project(folder: Path, config: str = CONFIG_A, claude: bytes | None = No
 
 def tree(folder: Path) -> dict[str, bytes]:
     """Every regular file under ``folder`` and its bytes."""
-    # .promotion-state.json is generate's cache of the last run, not an output (generator/state.py).
+    # .promotion-state is generate's cache of the last run, not an output (generator/state.py).
     return {
         path.relative_to(folder).as_posix(): path.read_bytes()
         for path in sorted(folder.rglob("*"))

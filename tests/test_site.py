@@ -519,5 +519,5 @@ def test_the_watcher_never_reacts_to_what_generate_writes(tmp_path: Path) -> Non
     watcher = InputWatcher(options, [tmp_path], threading.Lock(), lambda problems: None)
     assert watcher._relevant(str(tmp_path / "agent_engine_envs.yaml"))
     assert watcher._relevant(str(tmp_path / "ledger" / "20261201T100000.000000Z.bob.dev.record.1.a1b2c3.yaml"))
-    for written in ("site-docs/matrix.md", f"site-docs/{PROBLEMS_FILE}", "site-docs/.promotion-state.json", "CLAUDE.md", "ledger/.lock"):
+    for written in ("site-docs/matrix.md", f"site-docs/{PROBLEMS_FILE}", "site-docs/.promotion-state", "CLAUDE.md", "ledger/.lock"):
         assert not watcher._relevant(str(tmp_path / written)), written

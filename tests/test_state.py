@@ -34,14 +34,46 @@ def test_a_second_run_takes_the_shortcut_without_importing_jinja(project: Path) 
     """Nor pathlib (~4 ms: a tenth of a small validate): the no-op run handles paths as strings."""
     assert generate(project)[0] == 0
     assert (project / "site-docs" / STATE_FILE).exists()
+    assert shortcut_imports(project) == ["0", "False", "False", "False"]
+    assert "0 files written or removed" in generate(project)[1]  # and it did take the shortcut
+
+
+def shortcut_imports(project: Path) -> list[str]:
+    """A generate's exit code, and whether it imported Jinja2, pathlib and json (the full run
+    imports all three; the no-op run none)."""
     probe = (
         "import sys, io; from generator.cli import main; "
         "code = main(['generate'], io.StringIO(), io.StringIO()); "
-        "print(code, 'jinja2' in sys.modules, 'pathlib' in sys.modules)"
+        "print(code, 'jinja2' in sys.modules, 'pathlib' in sys.modules, 'json' in sys.modules)"
     )
     result = subprocess.run([sys.executable, "-c", probe], cwd=project, capture_output=True, text=True, check=True)
-    assert result.stdout.split() == ["0", "False", "False"], result
-    assert "0 files written or removed" in generate(project)[1]  # and it did take the shortcut
+    return result.stdout.split()
+
+
+def test_a_state_file_cut_short_or_changed_is_never_trusted(project: Path) -> None:
+    assert generate(project)[0] == 0
+    state = project / "site-docs" / STATE_FILE
+    whole = state.read_bytes()
+    lines = whole.split(b"\n")
+    damaged = {
+        "cut at the middle": whole[: len(whole) // 2],
+        "cut before the end line": whole[: whole.rindex(b"end\n")],
+        "one page line less": b"\n".join(lines[:-4] + lines[-3:]),
+        "another format": whole.replace(b"promotion-state ", b"promotion-state 9", 1),
+        "not text": b"\xff\xfe\x00",
+        "empty": b"",
+    }
+    for what, data in damaged.items():
+        state.write_bytes(data)
+        assert shortcut_imports(project)[:2] == ["0", "True"], what  # the full run: Jinja2 rendered the pages
+        assert state.read_bytes() == whole, what  # and recorded the state again
+
+
+def test_a_tree_whose_paths_no_line_can_hold_gets_no_state(project: Path) -> None:
+    code, _, err = generate(project, "--out", "site\tdocs")
+    assert (code, err) == (0, "")
+    assert (project / "site\tdocs" / "matrix.md").exists()
+    assert not (project / "site\tdocs" / STATE_FILE).exists()
 
 
 PATH_PARTS = st.lists(st.sampled_from(["", ".", "..", "a", "b c", "ü", "-x"]), max_size=5)
@@ -129,3 +161,11 @@ def test_a_broken_config_still_fails_after_the_shortcut(project: Path) -> None:
     config.write_text(config.read_text().replace("status: pending", "status: validated", 1))
     code, _, err = generate(project)
     assert code == 1 and "PR001" in err
+
+
+def test_the_old_json_state_is_removed(project: Path) -> None:
+    (project / "site-docs").mkdir()
+    old = project / "site-docs" / ".promotion-state.json"
+    old.write_text('{"fingerprint": "x", "outputs": [], "files": {}}\n', encoding="utf-8")
+    assert generate(project)[0] == 0
+    assert not old.exists() and (project / "site-docs" / STATE_FILE).exists()
