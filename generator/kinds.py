@@ -348,6 +348,8 @@ class _Nested(Kind):
         if not isinstance(node, self.node_class):
             walker.problem(node, *self.expected(node, path, field), "type")
             return None
+        if not walker.may_cycle:
+            return self.read(walker, node, path, field)
         if not walker.enter(node, path, self.noun):
             return None
         try:

@@ -117,6 +117,9 @@ class _Walker:
         self.problems: list[Problem] = []
         self.budget = budget
         self.active: set[int] = set()
+        #: False when the text has no ``*``, so no alias: no mapping or list can contain itself
+        #: and ``enter``/``leave`` need not track them (6,000 calls at 1,000 agents)
+        self.may_cycle = not text or "*" in text
 
     # --- reporting ------------------------------------------------------------------
     def problem(self, node: yaml.Node, path: str, message: str, hint: str = "", code: str = "config") -> None:
