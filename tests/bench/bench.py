@@ -64,9 +64,12 @@ BUDGETS: dict[tuple[str, int | None], float] = {
     ("record", 1000): 1.5,
     ("validate, 10,000 ledger entries", 1000): 1.5,
 }
-#: Budgets in seconds (this machine kind: 2 vCPU), on the median.
-ABSOLUTE: dict[tuple[str, int], float] = {
-    ("mkdocs build, plugin", 1000): 10.0,
+#: Budgets in seconds (this machine kind: 2 vCPU), on the median, each with the step that does
+#: the same without us. The issue's alternative: when that step is itself over the limit (the
+#: build without the plugin: mkdocs-material's own cost on this machine), the budget holds if
+#: we add nothing measurable to it (at most the plugin's budget, 5%), and the row says so.
+ABSOLUTE: dict[tuple[str, int], tuple[float, str]] = {
+    ("mkdocs build, plugin", 1000): (10.0, "mkdocs build, no plugin"),
 }
 #: The ledger projects: this many entries beside the config of these sizes (deployed variant).
 LEDGER_ENTRIES = 10000
@@ -536,26 +539,33 @@ def results(steps: list[Step]) -> list[dict[str, Any]]:
                 "peak_mib": round(s.peak, 1),
             }
         )
-    for (name, size), limit in ABSOLUTE.items():
+    for (name, size), (limit, without_us) in ABSOLUTE.items():
         for variant in ("placeholder", "deployed"):
             step = by_key.get((size, variant, name))
             if step is None:
                 continue
-            rows.append(
-                {
-                    "size": size,
-                    "variant": variant,
-                    "step": f"{name}: seconds",
-                    "median_s": round(step.median, 4),
-                    "runs": len(step.times),
-                    "baseline": "seconds",
-                    "ratio": round(step.median, 3),
-                    "budget": limit,
-                    "ok": step.median <= limit,
-                    "peak_mib": round(step.peak, 1),
-                    "unit": "s",
-                }
-            )
+            row = {
+                "size": size,
+                "variant": variant,
+                "step": f"{name}: seconds",
+                "median_s": round(step.median, 4),
+                "runs": len(step.times),
+                "baseline": "seconds",
+                "ratio": round(step.median, 3),
+                "budget": limit,
+                "ok": step.median <= limit,
+                "peak_mib": round(step.peak, 1),
+                "unit": "s",
+            }
+            plain = by_key.get((size, variant, without_us))
+            adds = BUDGETS[(name, None)]
+            if not row["ok"] and plain is not None and plain.median > limit:
+                row["ok"] = step.median <= plain.median * adds
+                row["note"] = (
+                    f"{name} at {size}: {step.median:.1f} s; without the plugin {plain.median:.1f} s, over {limit:g} s itself "
+                    f"(mkdocs-material's own cost here); the plugin adds {step.median / plain.median - 1:+.1%} (budget {adds - 1:+.0%})"
+                )
+            rows.append(row)
     for name, small, large, time_budget, mem_budget in GROWTH:
         for variant in ("placeholder", "deployed"):
             a = by_key.get((small, variant, name))
@@ -595,7 +605,7 @@ def table(rows: list[dict[str, Any]], markdown: bool = False) -> str:
         ratio = "" if r["ratio"] is None else f"{r['ratio']:.2f}{unit}"
         if r.get("memory_ratio") is not None:
             ratio += f" (mem {r['memory_ratio']:.2f}x)"
-        ok = "" if r["ok"] is None else ("ok" if r["ok"] else "OVER")
+        ok = "" if r["ok"] is None else ("ok" if r["ok"] else "OVER") + ("*" if r.get("note") else "")
         body.append((str(r["size"]), r["variant"], r["step"], f"{r['median_s']:.3f}", ratio, r["baseline"] or "", budget, ok, f"{r['peak_mib']:.0f}"))
     if markdown:
         lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---:" if i in (0, 3, 4, 8) else "---" for i in range(len(head))) + "|"]
@@ -626,6 +636,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.show:
         saved = json.loads(Path(args.show).read_text(encoding="utf-8"))
         print(table(saved["rows"], args.markdown))
+        for r in saved["rows"]:
+            if r.get("note"):
+                print(f"* {r['note']}")
         return 0
     explicit = "--runs" in (argv if argv is not None else sys.argv[1:])
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
@@ -656,6 +669,9 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(work, ignore_errors=True)
     rows = results(steps)
     print(table(rows, args.markdown))
+    for r in rows:
+        if r.get("note"):
+            print(f"* {r['note']}")
     elapsed = time.perf_counter() - started
     over = [r for r in rows if r["ok"] is False]
     print(f"\n{len(over)} budget{'s' if len(over) != 1 else ''} over; {elapsed:.0f}s in all")

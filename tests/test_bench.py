@@ -1,0 +1,49 @@
+"""The benchmark's verdicts (tests/bench/bench.py): how a budget is judged, not how fast we are."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "tests" / "bench"))
+try:
+    import bench
+finally:
+    sys.path.pop(0)
+
+
+def builds(plain: float, plugin: float) -> list[bench.Step]:
+    """The two mkdocs builds at 1,000 agents, each measured three times at the given seconds."""
+    steps = []
+    for name, seconds, baseline in (("mkdocs build, no plugin", plain, None), ("mkdocs build, plugin", plugin, "mkdocs build, no plugin")):
+        step = bench.Step(1000, "placeholder", name, baseline, [], Path())
+        step.times, step.peaks = [seconds] * 3, [100.0] * 3
+        steps.append(step)
+    return steps
+
+
+def seconds_row(plain: float, plugin: float) -> dict[str, object]:
+    (row,) = [r for r in bench.results(builds(plain, plugin)) if r["step"] == "mkdocs build, plugin: seconds"]
+    return row
+
+
+@pytest.mark.parametrize(
+    ("plain", "plugin", "ok", "noted"),
+    [
+        (6.0, 6.2, True, False),  # within 10 s
+        (9.0, 10.5, False, False),  # over, and mkdocs-material alone is not
+        (22.0, 22.9, True, True),  # over, but so is mkdocs-material alone, and the plugin adds 4%
+        (22.0, 23.5, False, True),  # over, and the plugin adds 7%: more than its 5%
+    ],
+)
+def test_the_build_time_budget_takes_the_issues_alternative_only_when_mkdocs_material_alone_is_over(plain: float, plugin: float, ok: bool, noted: bool) -> None:
+    row = seconds_row(plain, plugin)
+    assert row["ok"] is ok
+    assert ("note" in row) is noted
+    if noted:
+        assert f"without the plugin {plain:.1f} s" in str(row["note"]) and "mkdocs-material's own cost" in str(row["note"])
+        assert f"{plugin / plain - 1:+.1%}" in str(row["note"])
+    assert ("*" in bench.table([row])) is noted
