@@ -256,15 +256,22 @@ def run(options: GenerateOptions, write: bool = True) -> GenerateResult:
     """
     from . import state
 
+    out_dir = options.resolve_str(options.out_dir)
     # Fingerprinted before anything is read, so an input edited during the run is seen next time.
     fp = state.fingerprint(options.resolve_str(options.config_path), _template_dirs(options), _options_key(options)) if write else ""
-    loaded = load_and_check(options)
+    # --check and --force never trust the recorded state; the check runs beside the load (state.Matching)
+    matching = state.Matching(out_dir, fp, fork=options.workers > 1) if write and not options.force else None
+    try:
+        loaded = load_and_check(options)
+    except BaseException:
+        if matching is not None:
+            matching.cancel()
+        raise
     config, violations = loaded.config, loaded.violations
     warnings = [v for v in violations if v.severity is rules.Severity.WARNING]
-    out_dir = options.resolve_str(options.out_dir)
-    if not write:  # --check never trusts the recorded state
+    if not write:
         return GenerateResult(config, plan(options, loaded)[1], warnings, 0)
-    recorded = None if options.force else state.matches(out_dir, fp)
+    recorded = matching.result() if matching is not None else None
     if recorded is not None:
         return GenerateResult(config, None, warnings, 0, recorded, _displayer(options))
     config, changes, violations = plan(options, loaded)

@@ -5,14 +5,15 @@ before it, and the machines this runs on (laptops, CI runners) have a second cor
 would sit idle. So a process that owns its interpreter (the CLI; never the mkdocs plugin,
 whose ``mkdocs serve`` runs threads: a fork copies a lock another thread holds) forks once
 after the context is built. The child maps items from the front and the parent from the
-back until they meet (see ``_split``); the child sends its results (bytes) back through a
-pipe.
+back until they meet (see ``_split``); the child hands its results (bytes) back in a file
+in memory (``memfd``).
 
-The result is the serial result by construction: anything unusual (no ``fork``, one core,
-few items, another thread running, the child failing or sending a short or garbled reply,
-the parent's share raising) throws the attempt away and maps every item in order in this
-process, so an error is raised for the same item, with the same message, as without this
-module. The child writes no file and prints nothing: it leaves with ``os._exit``.
+The result is the serial result by construction: anything unusual (no ``fork`` or
+``memfd``, one core, few items, another thread running, the child failing or sending a short
+or garbled reply, the parent's share raising) throws the attempt away and maps every item in
+order in this process, so an error is raised for the same item, with the same message, as
+without this module. The child writes no file on disk and prints nothing: it leaves with
+``os._exit``.
 """
 
 from __future__ import annotations
@@ -58,9 +59,17 @@ def map_bytes(func: Callable[[T], bytes], items: Sequence[T], processes: int = 1
 
 
 def _can_fork() -> bool:
-    import threading
+    return hasattr(os, "memfd_create") and single_threaded()
 
-    return hasattr(os, "fork") and hasattr(os, "memfd_create") and threading.active_count() == 1
+
+def single_threaded() -> bool:
+    """True when this process may fork: it can, and no other thread runs (a fork copies a
+    lock another thread holds). Without ``threading`` imported no thread was started through
+    it, and importing it only to ask would cost ~1 ms of a small run."""
+    import sys
+
+    threading = sys.modules.get("threading")
+    return hasattr(os, "fork") and (threading is None or threading.active_count() == 1)
 
 
 def _split(func: Callable[[T], bytes], items: Sequence[T]) -> list[bytes] | None:

@@ -169,3 +169,128 @@ def test_the_old_json_state_is_removed(project: Path) -> None:
     old.write_text('{"fingerprint": "x", "outputs": [], "files": {}}\n', encoding="utf-8")
     assert generate(project)[0] == 0
     assert not old.exists() and (project / "site-docs" / STATE_FILE).exists()
+
+
+# --- the check handed to a forked child (state.Matching) --------------------------------------
+
+MATCHING_PROBE = """
+import os, sys
+from generator import state
+m = state.Matching(sys.argv[1], sys.argv[2], fork=True)
+forked = m.pid is not None
+print(forked, m.result() is not None)
+"""
+
+
+def forked_check(out: Path, fingerprint: str) -> list[str]:
+    """Whether a fresh process handed the check to a child, and whether nothing changed."""
+    done = subprocess.run([sys.executable, "-c", MATCHING_PROBE, str(out), fingerprint], capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
+@pytest.fixture
+def many_pages(tmp_path: Path) -> tuple[Path, str]:
+    """A folder of FORK_FROM pages and the state a run recorded for it."""
+    from generator import state
+
+    out = tmp_path / "site-docs"
+    (out / "agents").mkdir(parents=True)
+    pages = [out / "agents" / f"a{i:04d}.md" for i in range(state.FORK_FROM)]
+    for i, page in enumerate(pages):
+        page.write_text(f"page {i}\n", encoding="utf-8")
+    state.record(str(out), "fp", pages)
+    return out, "fp"
+
+
+def test_a_forked_child_finds_nothing_changed(many_pages: tuple[Path, str]) -> None:
+    assert forked_check(*many_pages) == ["True", "True"]
+
+
+@pytest.mark.parametrize("change", ["edited", "deleted", "added"])
+def test_a_forked_child_finds_a_change(many_pages: tuple[Path, str], change: str) -> None:
+    out, fp = many_pages
+    page = out / "agents" / "a0500.md"
+    if change == "edited":
+        page.write_text("page 500, edited by hand\n", encoding="utf-8")
+    elif change == "deleted":
+        page.unlink()
+    else:
+        (out / "agents" / "a0500-notes.md").write_text("by hand\n", encoding="utf-8")
+    assert forked_check(out, fp) == ["True", "False"]
+
+
+def test_no_fork_below_the_threshold_for_another_fingerprint_or_without_leave(many_pages: tuple[Path, str], tmp_path: Path) -> None:
+    from generator import state
+
+    out, fp = many_pages
+    assert forked_check(out, "another fingerprint") == ["False", "False"]  # read and refused at once
+    assert state.Matching(str(out), fp, fork=False).pid is None
+    small = tmp_path / "small"
+    small.mkdir()
+    (small / "a.md").write_text("a\n", encoding="utf-8")
+    state.record(str(small), fp, [small / "a.md"])
+    assert forked_check(small, fp) == ["False", "True"]
+
+
+def test_a_child_that_dies_is_replaced_by_the_check_here(many_pages: tuple[Path, str]) -> None:
+    out, fp = many_pages
+    probe = MATCHING_PROBE.replace("m = state.Matching", "state._unchanged = lambda *a, _real=state._unchanged: (os._exit(9) if os.getpid() != PARENT else _real(*a))\nm = state.Matching")
+    probe = "import os\nPARENT = os.getpid()\n" + probe
+    done = subprocess.run([sys.executable, "-c", probe, str(out), fp], capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "True"]  # the child left with 9: the parent checked itself
+
+
+def test_cancel_ends_the_child(many_pages: tuple[Path, str]) -> None:
+    probe = MATCHING_PROBE.replace("print(forked, m.result() is not None)", """
+m.cancel()
+try:
+    os.waitpid(-1, os.WNOHANG)
+    left = True
+except ChildProcessError:
+    left = False
+print(forked, m.pid, left)""")
+    done = subprocess.run([sys.executable, "-c", probe, *map(str, many_pages)], capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "None", "False"]  # forked, then killed and reaped
+
+
+FORK_COUNTER = """
+import os, sys
+real = os.fork
+def fork():
+    pid = real()
+    if pid:
+        os.write(2, b"forked\\n")
+    return pid
+os.fork = fork
+sys.argv[0] = "promotion"
+from generator.cli import run
+run()
+"""
+
+
+def test_the_cli_hands_the_check_to_a_child_and_still_sees_a_hand_edit(tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "tests" / "bench"))
+    try:
+        import bench
+    finally:
+        sys.path.pop(0)
+    from generator import state
+
+    agents = state.FORK_FROM // 2 + 5  # two pages per agent: above the threshold
+    (tmp_path / "config.yaml").write_text(bench.synthetic_config(agents, deployed=True), encoding="utf-8")
+    (tmp_path / "out").mkdir()
+    env = {**os.environ, "PROMOTION_WORKERS": "2", "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-c", FORK_COUNTER, "--config", "config.yaml", "generate", "--no-claude-md", "--out", "out"]
+    first = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0 and first.stderr.count("forked") == 1, first.stderr  # the render's fork only
+    again = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0 and again.stderr.count("forked") == 1, again.stderr  # the check's fork only
+    assert again.stdout.rstrip().endswith(f"0 files written or removed, {2 * agents + 14} unchanged"), again.stdout[-500:]
+    page = tmp_path / "out" / "agents" / "agent-00003.md"
+    page.write_bytes(page.read_bytes() + b"hand edit\n")
+    edited = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert edited.returncode == 1 and "agent-00003.md was edited by hand" in edited.stderr, edited.stderr
+    assert edited.stderr.count("forked") == 2  # the check's child found the edit; the full run's render forked
