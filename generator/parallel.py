@@ -19,6 +19,7 @@ without this module. The child writes no file on disk and prints nothing: it lea
 from __future__ import annotations
 
 import os
+import sys
 
 TYPE_CHECKING = False  # typing costs ~2 ms of every run; its names are for the type checker only
 if TYPE_CHECKING:
@@ -66,8 +67,6 @@ def single_threaded() -> bool:
     """True when this process may fork: it can, and no other thread runs (a fork copies a
     lock another thread holds). Without ``threading`` imported no thread was started through
     it, and importing it only to ask would cost ~1 ms of a small run."""
-    import sys
-
     threading = sys.modules.get("threading")
     return hasattr(os, "fork") and (threading is None or threading.active_count() == 1)
 
@@ -151,7 +150,7 @@ def _split(func: Callable[[T], bytes], items: Sequence[T]) -> list[bytes] | None
         shared.close()
         os.close(fd)
         if not reaped:
-            _stop(pid)
+            stop(pid)
 
 
 def _merged(front: list[bytes], low: int, back: list[bytes], between: Sequence[T], func: Callable[[T], bytes]) -> list[bytes]:
@@ -161,8 +160,8 @@ def _merged(front: list[bytes], low: int, back: list[bytes], between: Sequence[T
     return front[:low] + [func(item) for item in between] + back
 
 
-def _stop(pid: int) -> None:
-    """End and reap the child (the parent's share raised, or the parent was interrupted)."""
+def stop(pid: int) -> None:
+    """End and reap a forked child (its parent's work raised, or it was interrupted)."""
     import signal
 
     try:

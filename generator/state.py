@@ -19,7 +19,7 @@ import os
 
 from . import __version__
 from .errors import WriteRefused
-from .parallel import single_threaded
+from .parallel import single_threaded, stop
 from .writer import markdown_entries, write_files
 
 TYPE_CHECKING = False  # the no-op path imports neither pathlib nor typing
@@ -207,15 +207,10 @@ class Matching:
         return self.state[1] if _unchanged(self.out_dir, self.state) else None
 
     def cancel(self) -> None:
+        """End the child, if there is one (the run stopped before asking for the result)."""
         if self.pid is not None:
-            import signal
-
             pid, self.pid = self.pid, None
-            try:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-            except (ProcessLookupError, ChildProcessError):
-                pass
+            stop(pid)
 
 
 def _unchanged(out_dir: str, state: tuple[str, list[str], list[list[str]], list[list[str]]]) -> bool:
