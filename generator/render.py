@@ -29,7 +29,7 @@ from .paths import builtin_templates_dir
 from .text import plural
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
     from functools import _lru_cache_wrapper
 
 try:  # Jinja 3.1's constant folding for a visitor; another Jinja may lack it (folding is an optimization)
@@ -379,6 +379,22 @@ class _Environment(SandboxedEnvironment):
         super().__init__(*args, **kwargs)
         #: each template's note (``_note``), rendered once in this environment's run
         self.notes: dict[str, Markup] = {}
+        #: the names ``NOTE_TEMPLATE`` reads from its context (None: not known yet, or not
+        #: knowable because it includes, imports or extends another template)
+        self._note_reads: frozenset[str] | None = None
+        self._note_read = False
+
+    def note_varies_with(self, names: Iterable[str]) -> bool:
+        """True when ``NOTE_TEMPLATE`` may read one of ``names`` (its reads are found once)."""
+        if not self._note_read:
+            from jinja2 import meta
+
+            assert self.loader is not None
+            tree = self.parse(self.loader.get_source(self, NOTE_TEMPLATE)[0])
+            others = next(tree.find_all((nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends)), None)
+            self._note_reads = None if others is not None else frozenset(meta.find_undeclared_variables(tree))
+            self._note_read = True
+        return self._note_reads is None or not self._note_reads.isdisjoint(names)
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
@@ -643,7 +659,7 @@ def page_jobs(context: dict[str, Any]) -> list[PageJob]:
 
 def render_page(env: SandboxedEnvironment, context: dict[str, Any], job: PageJob) -> str:
     values = {**context, **job.extra, "template_name": job.template}
-    values["note"] = _note(env, values)
+    values["note"] = _note(env, values, job)
     return _render(env, job.template, values)
 
 
@@ -651,16 +667,21 @@ def render_page(env: SandboxedEnvironment, context: dict[str, Any], job: PageJob
 NOTE_TEMPLATE = "_note.md.j2"
 
 
-def _note(env: SandboxedEnvironment, values: dict[str, Any]) -> Markup:
-    """``_note.md.j2`` (a team's, when it overrides it) rendered for the page's template:
-    ``{{ note }}``. It reads only ``config_path``, ``template_name`` and ``last_updated``, the
+def _note(env: SandboxedEnvironment, values: dict[str, Any], job: PageJob) -> Markup:
+    """``_note.md.j2`` (a team's, when it overrides it) rendered for the page: ``{{ note }}``.
+
+    The built-in one reads only ``config_path``, ``template_name`` and ``last_updated``, the
     same for every page of a template, so it is rendered once per template and run, not as
-    an ``include`` on each of 2,000 pages (each a new context: ~11 µs a page)."""
-    notes: dict[str, Markup] = env.notes if isinstance(env, _Environment) else {}
+    an ``include`` on each of 2,000 pages (each a new context: ~11 µs a page). A partial
+    that reads what differs between pages of a template (``agent``, ``step``,
+    ``environment``), or includes or imports another template, is rendered for each page."""
     name = values["template_name"]
+    notes: dict[str, Markup] = env.notes if isinstance(env, _Environment) else {}
     note = notes.get(name)
     if note is None:
-        note = notes[name] = _markup(_render(env, NOTE_TEMPLATE, values).removesuffix("\n"))
+        note = _markup(_render(env, NOTE_TEMPLATE, values).removesuffix("\n"))
+        if isinstance(env, _Environment) and not env.note_varies_with(job.extra):
+            notes[name] = note
     return note
 
 

@@ -459,6 +459,27 @@ def test_a_team_note_partial_is_the_note_of_every_page(project: Path, tmp_path: 
 
 
 @pytest.mark.parametrize(
+    "partial",
+    [
+        "> {{ template_name }}{% if agent is defined %} for {{ agent.key }}{% endif %}.\n",  # reads a page's own value
+        '> {{ template_name }}{% include "_by_page.md.j2" %}.\n',  # reads through another template
+    ],
+    ids=["reads-agent", "includes"],
+)
+def test_a_team_note_that_reads_the_page_is_rendered_for_each_page(project: Path, tmp_path: Path, partial: str) -> None:
+    team = tmp_path / "team-templates"
+    team.mkdir()
+    (team / "_note.md.j2").write_text(partial, encoding="utf-8")
+    (team / "_by_page.md.j2").write_text("{% if agent is defined %} for {{ agent.key }}{% endif %}", encoding="utf-8")
+    code, _, err = run_cli(["generate", "--templates", str(team)], cwd=project)
+    assert (code, err) == (ExitCode.OK, "")
+    pages = generated_files(project)
+    assert "> agent.md.j2 for bob.\n" in pages["site-docs/agents/bob.md"].decode()
+    assert "> agent.md.j2 for foreman.\n" in pages["site-docs/agents/foreman.md"].decode()  # not bob's, the first page's
+    assert "> matrix.md.j2.\n" in pages["site-docs/matrix.md"].decode()
+
+
+@pytest.mark.parametrize(
     ("template", "line", "message"),
     [
         ("# M\n\nfine\n{{ placeholderz }}\n", 4, "'placeholderz' is undefined"),
