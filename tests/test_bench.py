@@ -47,3 +47,17 @@ def test_the_build_time_budget_takes_the_issues_alternative_only_when_mkdocs_mat
         assert f"without the plugin {plain:.1f} s" in str(row["note"]) and "mkdocs-material's own cost" in str(row["note"])
         assert f"{plugin / plain - 1:+.1%}" in str(row["note"])
     assert ("*" in bench.table([row])) is noted
+
+
+def test_a_ratio_compares_each_round_with_its_baseline_in_the_same_round() -> None:
+    """The machine slows down over the run: each round's ratio is 2.0 (twice as slow as the
+    floor of that round), while the two medians, taken from different rounds, say 1.67."""
+    floor = bench.Step(1000, "deployed", "floor", None, [], Path())
+    generate = bench.Step(1000, "deployed", "generate", "floor", [], Path())
+    floor.times, generate.times = [0.5, 0.9, 1.0], [1.0, 1.8, 2.0]
+    floor.peaks = generate.peaks = [40.0] * 3
+    (row,) = [r for r in bench.results([floor, generate]) if r["step"] == "generate"]
+    assert row["ratio"] == 2.0 and row["ok"] is True
+    generate.times = [1.0, 2.5, 2.2]  # rounds 2 and 3 over 2.0x the floor: over, whatever the medians say
+    (row,) = [r for r in bench.results([floor, generate]) if r["step"] == "generate"]
+    assert row["ratio"] == 2.2 and row["ok"] is False
