@@ -335,7 +335,7 @@ class Step:
         see the same spell of the machine; the ratio of the two medians would compare
         samples from different spells (this VM's floor drifted from 0.31 s to 0.39 s within
         one run). Rounds that ran only one of the two are left out."""
-        pairs = [mine / theirs for mine, theirs in zip(self.times, base.times) if theirs > 0]
+        pairs = [mine / theirs for mine, theirs in zip(self.times, base.times, strict=False) if theirs > 0]
         return statistics.median(pairs)
 
 
