@@ -361,6 +361,33 @@ class _CodeGenerator(CodeGenerator):
         self.write(f") is dict and {item} in {temp} else environment.getattr({temp}, {item}))")
 
 
+    def _output_child_pre(self, node: nodes.Expr, frame: Frame, finalize: Any) -> None:
+        if not self._bare_output(frame):
+            super()._output_child_pre(node, frame, finalize)
+        elif not _gives_markup(node, self.environment):
+            self.write("environment.finalize(")
+
+    def _output_child_post(self, node: nodes.Expr, frame: Frame, finalize: Any) -> None:
+        if not self._bare_output(frame):
+            super()._output_child_post(node, frame, finalize)
+        elif not _gives_markup(node, self.environment):
+            self.write(")")
+
+    def _bare_output(self, frame: Frame) -> bool:
+        """True when a ``{{ }}`` may be written as ``finalize(value)`` without Jinja's
+        ``str(...)`` around it: no autoescape, and ``_finalize``, which returns a ``str`` for
+        every value (``Markup`` is one)."""
+        return self.environment.finalize is _finalize and not frame.eval_ctx.volatile and not frame.eval_ctx.autoescape
+
+
+def _gives_markup(node: nodes.Expr, environment: Any) -> bool:
+    """True when ``node`` is a call of one of this module's filters that always return
+    ``Markup`` (``_MARKUP_FILTERS``): ``_finalize`` would hand it back unchanged, so the
+    compiled ``{{ value|code }}`` writes the filter's result as it is (~80,000 calls fewer
+    at 1,000 agents). Known at compile time: templates can't define filters."""
+    return isinstance(node, nodes.Filter) and node.node is not None and environment.filters.get(node.name) in _MARKUP_FILTERS
+
+
 class _Environment(SandboxedEnvironment):
     """Jinja's sandbox, with the lookup the pages do most (``row.status`` on a plain dict of
     the context) taken without the sandbox's detour.
@@ -444,6 +471,10 @@ def make_environment(templates_dir: str | None = None) -> SandboxedEnvironment:
         duration_words=duration_words,
     )
     return env
+
+
+#: The filters that return ``Markup`` whatever they are given (or raise).
+_MARKUP_FILTERS = frozenset((code, code_title, resource, key_path, attr_value, link_to, code_spans, verbatim, status_badge, state_badge))
 
 
 @jinja2.pass_context

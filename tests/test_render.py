@@ -314,6 +314,53 @@ def test_compiled_attribute_lookups_match_the_plain_sandbox(source: str, value: 
     assert outcome(ours) == outcome(plain)
 
 
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ s|code }} {{ s|code_title(s) }} {{ s|attr_value }} {{ s|code_spans }} {{ s|link_to(url) }}",
+        "{{ engine|resource }} {{ key|key_path }} {{ 'validated'|status_badge }} {{ 'ready'|state_badge }} {{ key|verbatim }}",
+        "{{ s|code|upper }} {{ s|code ~ s }} {{ (s|code) if s else '' }}",  # the filter is not the whole output: finalize runs
+        "{{ s }} {{ n }} {{ flag }} {{ none }} {{ markup }} {{ 3|plural('page') }} {{ s|upper }}",
+        "{% macro m(x) %}[{{ x|code }} {{ x }}]{% endmacro %}{{ m(s) }} {% set b %}{{ s|code }}{{ s }}{% endset %}{{ b }}",
+        "{% filter upper %}{{ s|code }} {{ s }}{% endfilter %}",
+        "{{ missing|code }}",
+        "{{ missing }}",
+        "{{ 'no such'|status_badge }}",
+        "{{ 'a`b'|verbatim }}",
+    ],
+)
+def test_outputs_written_without_str_or_finalize_match_jinjas_own_code(source: str) -> None:
+    """``{{ }}`` is compiled as ``finalize(value)`` without Jinja's ``str()``, and a filter that
+    always returns Markup without ``finalize`` (``_CodeGenerator._output_child_pre``): the
+    page, or the error, is what Jinja's own code generator gives with the same filters."""
+    from jinja2.sandbox import SandboxedEnvironment
+
+    data = {
+        "s": "a_b *c* <d> | `e` {{f}}",
+        "url": "https://example.com/run?a=1&b=2",
+        "engine": "projects/p-1/locations/europe-west4/reasoningEngines/123",
+        "key": "agent_1",
+        "n": 7,
+        "flag": True,
+        "none": None,
+        "markup": render._markup("<b>kept</b>"),
+    }
+    ours = render.make_environment()
+    plain = SandboxedEnvironment(undefined=jinja2.StrictUndefined, finalize=render._finalize, autoescape=False)
+    plain.filters.update(ours.filters)
+
+    def outcome(env: jinja2.Environment) -> object:
+        try:
+            return env.from_string(source).render(data)
+        except Exception as exc:  # noqa: BLE001 - the kind of error and its message are what is compared
+            return f"{type(exc).__name__}: {exc}"
+
+    assert outcome(ours) == outcome(plain)
+    code = ours.compile(source, raw=True)
+    if source.startswith("{{ s|code }}"):
+        assert "environment.finalize(" not in code and "str(" not in code
+
+
 def test_templates_run_in_the_sandbox() -> None:
     env = render.make_environment()
     with pytest.raises(jinja2.exceptions.SecurityError):
