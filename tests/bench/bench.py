@@ -343,14 +343,14 @@ class OutDir:
     """The output folder of a step that writes files (``generate``, ``mkdocs build``): a new,
     empty one each round.
 
-    Nothing is deleted while the rounds run. On this VM's disk (ext4 without a journal,
-    mounted with ``discard``) deleting files costs the writes that follow: for a minute after
-    (six while the freed inodes are not yet written out) ext4 passes over each recently
-    freed inode before it hands out a new one. 2,000 files took 0.34 s to create right after
-    40,000 were deleted, against 0.04 s before (tests/bench/RESULTS.md). So old folders stay
-    until the end (``mkdocs build`` into a fresh ``--site-dir`` has nothing to clean either),
-    and pending writes are flushed (``os.sync``) before each step that writes, outside the
-    timing.
+    Nothing is deleted while the rounds run. On this VM's disk (ext4 without a journal)
+    deleting files costs the creates that follow: for one to six minutes ext4 passes over
+    each recently freed inode before it hands out a new one (``CLEANED``). 2,000 files took
+    0.34-1.0 s to create after 40,000 were deleted, against 0.04 s on a quiet disk
+    (tests/bench/RESULTS.md). So old folders stay until the end (``mkdocs build`` into a
+    fresh ``--site-dir`` has nothing to clean either), a run waits out the last run's
+    deletion (``_settle``), and pending writes are flushed (``os.sync``) before each step
+    that writes, outside the timing.
     """
 
     def __init__(self, project: Path, name: str = "out") -> None:
@@ -636,6 +636,26 @@ def table(rows: list[dict[str, Any]], markdown: bool = False) -> str:
     return "\n".join(lines)
 
 
+#: When the last run deleted its folder (tens of thousands of files), and how long after a
+#: deletion ext4 without a journal still passes over the freed inodes (``recently_deleted``
+#: in fs/ext4/ialloc.c: 60 s, 360 s while their inode table block is dirty, as it is again
+#: once files are created beside them). See ``OutDir``.
+CLEANED = ROOT / "bench-results" / ".cleaned"
+SETTLE_S = 360
+
+
+def _settle() -> None:
+    """Wait until the last run's deleted files no longer slow this run's writes."""
+    try:
+        since = time.time() - float(CLEANED.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if 0 <= since < SETTLE_S:
+        wait = SETTLE_S - since
+        print(f"bench: the last run deleted its files {since:.0f} s ago; waiting {wait:.0f} s, until creating files costs what it does on a quiet disk (see OutDir)", file=sys.stderr, flush=True)
+        time.sleep(wait)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="rounds per step (default 5; 3 for 10,000 agents and for mkdocs builds unless given)")
@@ -661,6 +681,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"bench: {tool} is missing; run `make install`", file=sys.stderr)
             return 1
 
+    _settle()
     started = time.perf_counter()
     global LAUNCH
     work = Path(tempfile.mkdtemp(prefix="promotion-bench-"))
@@ -681,7 +702,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"bench: kept {work}", file=sys.stderr)
         else:
             shutil.rmtree(work, ignore_errors=True)
-            os.sync()  # the freed inodes written out: a run right after this one is not slowed by them (OutDir)
+            os.sync()
+            CLEANED.parent.mkdir(parents=True, exist_ok=True)
+            CLEANED.write_text(f"{time.time():.0f}\n", encoding="utf-8")
     rows = results(steps)
     print(table(rows, args.markdown))
     for r in rows:
