@@ -360,7 +360,9 @@ class _CodeGenerator(CodeGenerator):
         self.visit(node.node, frame)
         self.write(f") is dict and {item} in {temp} else environment.getattr({temp}, {item}))")
 
-
+    # A ``{{ }}`` is compiled as ``environment.finalize(value)`` rather than Jinja's
+    # ``str(environment.finalize(value))``, and a filter that always returns Markup as the
+    # bare call (``_gives_markup``): the same text, ~200,000 calls fewer at 1,000 agents.
     def _output_child_pre(self, node: nodes.Expr, frame: Frame, finalize: Any) -> None:
         if not self._bare_output(frame):
             super()._output_child_pre(node, frame, finalize)
