@@ -647,6 +647,21 @@ CLEANED = ROOT / "bench-results" / ".cleaned"
 SETTLE_S = 360
 
 
+#: The disk probe: how long this many empty files take to create in a new folder (~40 ms on a
+#: quiet disk here; several times that after deletes: see OutDir). Printed with the table, so
+#: a run on a disk that was catching up says so.
+PROBE_FILES = 2000
+
+
+def disk_probe(work: Path) -> float:
+    folder = Path(tempfile.mkdtemp(prefix="probe-", dir=work))
+    os.sync()
+    start = time.perf_counter()
+    for i in range(PROBE_FILES):
+        os.close(os.open(folder / f"f{i}", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+    return time.perf_counter() - start
+
+
 def _settle() -> None:
     """Wait until the last run's deleted files no longer slow this run's writes."""
     try:
@@ -695,7 +710,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench: writing configs and projects in {work}", file=sys.stderr, flush=True)
         try:
             steps = build_steps(work, sizes, not args.no_mkdocs)
+            probes = [disk_probe(work)]
             measure(steps, args.runs, explicit)
+            probes.append(disk_probe(work))
         except Failed as failure:
             print(f"bench: FAILED: {failure}", file=sys.stderr)
             return 1
@@ -714,6 +731,7 @@ def main(argv: list[str] | None = None) -> int:
         if r.get("note"):
             print(f"* {r['note']}")
     elapsed = time.perf_counter() - started
+    print(f"\ndisk probe ({PROBE_FILES:,} empty files in a new folder) before and after the rounds: {probes[0] * 1000:.0f} ms, {probes[1] * 1000:.0f} ms")
     over = [r for r in rows if r["ok"] is False]
     print(f"\n{len(over)} budget{'s' if len(over) != 1 else ''} over; {elapsed:.0f}s in all")
     out = Path(args.json)
@@ -726,6 +744,7 @@ def main(argv: list[str] | None = None) -> int:
         "sizes": sizes,
         "seconds": round(elapsed, 1),
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "disk_probe_ms": [round(p * 1000, 1) for p in probes],
     }
     out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {out}", file=sys.stderr)
