@@ -61,3 +61,16 @@ def test_a_ratio_compares_each_round_with_its_baseline_in_the_same_round() -> No
     generate.times = [1.0, 2.5, 2.2]  # rounds 2 and 3 over 2.0x the floor: over, whatever the medians say
     (row,) = [r for r in bench.results([floor, generate]) if r["step"] == "generate"]
     assert row["ratio"] == 2.2 and row["ok"] is False
+
+
+def test_quick_steps_run_more_rounds_and_the_large_ones_fewer_unless_the_rounds_are_given(tmp_path: Path) -> None:
+    def step(size: int | str, name: str, first: float) -> bench.Step:
+        s = bench.Step(size, "deployed", name, None, ["true"], tmp_path)
+        s.times.append(first)
+        return s
+
+    quick, slow = step(1000, "validate", 0.25), step(1000, "generate", 0.7)
+    large, build = step(bench.LARGE, "validate", 1.8), step(bench.MKDOCS_LARGE, "mkdocs build, plugin", 30.0)
+    assert [bench.runs_for(s, 7, explicit=False) for s in (quick, slow, large, build)] == [bench.QUICK_RUNS, 7, bench.LARGE_RUNS, bench.MKDOCS_RUNS]
+    assert [bench.runs_for(s, 5, explicit=True) for s in (quick, slow, large, build)] == [5, 5, 5, 5]
+    assert bench.runs_for(bench.Step(10, "deployed", "validate", None, ["true"], tmp_path), 7, explicit=False) == 7  # before its first round

@@ -50,6 +50,16 @@ MKDOCS_SIZES = (100, 1000)
 #: seconds) gets every round: the plugin's 5% there is within one round's noise.
 LARGE = 10000
 LARGE_RUNS = 3
+#: Rounds of every other step; steps whose first round took under ``QUICK_S`` run
+#: ``QUICK_RUNS``. A process here varies by up to 60% in CPU time from one run to the next
+#: (the host takes the vCPUs: 150-245 ms of user time for the same validate), so a budget
+#: between two steps of about the same cost (the no-op against validate) needs many pairs for
+#: its median to say more than the noise: with 7, one run put the no-op at 1.00-1.55x of
+#: validate across the sizes, while the two commands, run alone, cost the same. Quick steps
+#: are cheap to repeat (~5 s a round for all of them).
+DEFAULT_RUNS = 7
+QUICK_S = 0.5
+QUICK_RUNS = 21
 MKDOCS_RUNS = 3
 MKDOCS_LARGE = 1000
 
@@ -316,6 +326,10 @@ class Step:
     def run(self) -> None:
         if self.prepare:
             self.prepare()
+        # Every step starts with nothing waiting to be written, outside the timing. The no-op
+        # runs right after generate: it paid for writing back generate's pages (+10-20% at
+        # 10,000 agents) while its baseline, validate, ran on a flushed disk before generate.
+        os.sync()
         cmd = [str(arg) for arg in self.cmd]  # an OutDir stands for this round's folder
         wall, peak, stdout = run_once(cmd, self.cwd, self.expect)
         if self.verify:
@@ -352,8 +366,8 @@ class OutDir:
     0.34-1.0 s to create after 40,000 were deleted, against 0.04 s on a quiet disk
     (tests/bench/RESULTS.md). So old folders stay until the end (``mkdocs build`` into a
     fresh ``--site-dir`` has nothing to clean either), a run waits out the last run's
-    deletion (``_settle``), and pending writes are flushed (``os.sync``) before each step
-    that writes, outside the timing.
+    deletion (``_settle``), and pending writes are flushed (``os.sync``) before every step,
+    outside the timing (``Step.run``).
     """
 
     def __init__(self, project: Path, name: str = "out") -> None:
@@ -367,7 +381,6 @@ class OutDir:
     def next(self) -> None:
         self.round += 1
         (self.project / str(self)).mkdir()
-        os.sync()
 
 
 def _wrote_nothing(stdout: str) -> None:
@@ -471,7 +484,6 @@ def record_step(work: Path, size: int, variant: str, text: str) -> Step:
     def fresh() -> None:
         shutil.rmtree(project / "ledger", ignore_errors=True)
         (project / "config.yaml").write_text(text, encoding="utf-8")
-        os.sync()
 
     step.prepare = fresh
     return step
@@ -514,6 +526,8 @@ def mkdocs_steps(project: Path, size: int, variant: str, suffix: str = "") -> li
 def runs_for(step: Step, runs: int, explicit: bool) -> int:
     if explicit:
         return runs
+    if step.times and step.times[0] < QUICK_S:
+        return max(runs, QUICK_RUNS)
     if step.size == LARGE:
         return min(runs, LARGE_RUNS)
     if step.name.startswith("mkdocs") and step.size == MKDOCS_LARGE:
@@ -523,13 +537,14 @@ def runs_for(step: Step, runs: int, explicit: bool) -> int:
 
 def measure(steps: list[Step], runs: int, explicit: bool) -> None:
     """Rounds: each round runs every step once, so a slow spell of the machine hits a step
-    and its baseline alike."""
-    for round_no in range(runs):
-        todo = [s for s in steps if round_no < runs_for(s, runs, explicit)]
+    and its baseline alike (the quick steps go on alone after the others are done)."""
+    round_no = 0
+    while todo := [s for s in steps if round_no < runs_for(s, runs, explicit)]:
         start = time.perf_counter()
         for step in todo:
             step.run()
-        print(f"  round {round_no + 1}/{runs}: {len(todo)} processes in {time.perf_counter() - start:.1f}s", file=sys.stderr, flush=True)
+        round_no += 1
+        print(f"  round {round_no}: {len(todo)} processes in {time.perf_counter() - start:.1f}s", file=sys.stderr, flush=True)
 
 
 def results(steps: list[Step]) -> list[dict[str, Any]]:
@@ -676,7 +691,7 @@ def _settle() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=7, help="rounds per step (default 7; 3 for 10,000 agents and for mkdocs builds of 1,000 unless given)")
+    parser.add_argument("--runs", type=int, default=DEFAULT_RUNS, help=f"rounds per step (default {DEFAULT_RUNS}; {QUICK_RUNS} for steps under {QUICK_S} s, 3 for 10,000 agents and for mkdocs builds of 1,000, unless given)")
     parser.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)), help="comma-separated agent counts (default 10,100,1000,10000)")
     parser.add_argument("--no-mkdocs", action="store_true", help="skip the mkdocs builds")
     parser.add_argument("--json", default=str(ROOT / "bench-results" / "bench.json"), metavar="PATH", help="where to write the results (default bench-results/bench.json)")
