@@ -55,7 +55,7 @@ LARGE_RUNS = 3
 #: (the host takes the vCPUs: 150-245 ms of user time for the same validate), so a budget
 #: between two steps of about the same cost (the no-op against validate) needs many pairs for
 #: its median to say more than the noise: with 7, one run put the no-op at 1.00-1.55x of
-#: validate across the sizes, while the two commands, run alone, cost the same. Quick steps
+#: validate across the sizes, while run alone, alternating, it costs 4-9% more. Quick steps
 #: are cheap to repeat (~5 s a round for all of them).
 DEFAULT_RUNS = 7
 QUICK_S = 0.5
@@ -327,8 +327,8 @@ class Step:
         if self.prepare:
             self.prepare()
         # Every step starts with nothing waiting to be written, outside the timing. The no-op
-        # runs right after generate: it paid for writing back generate's pages (+10-20% at
-        # 10,000 agents) while its baseline, validate, ran on a flushed disk before generate.
+        # runs right after generate and could pay for writing back generate's pages, while its
+        # baseline, validate, runs before generate on a flushed disk.
         os.sync()
         cmd = [str(arg) for arg in self.cmd]  # an OutDir stands for this round's folder
         wall, peak, stdout = run_once(cmd, self.cwd, self.expect)
