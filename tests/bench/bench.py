@@ -47,7 +47,7 @@ DEFAULT_SIZES = (10, 100, 1000, 10000)
 MKDOCS_SIZES = (100, 1000)
 #: 10,000 agents take a few seconds a step, a build of 1,000 agents half a minute: fewer
 #: rounds for those keep `make bench` near 15 minutes on this VM. A build of 100 agents (a few
-#: seconds) gets every round: the plugin's 5% there is within one round's noise.
+#: seconds) gets the default's rounds: the plugin's 5% there is within one round's noise.
 LARGE = 10000
 LARGE_RUNS = 3
 #: Rounds of every other step; steps whose first round took under ``QUICK_S`` run
