@@ -254,8 +254,11 @@ def run(options: GenerateOptions, write: bool = True) -> GenerateResult:
     A write run whose inputs and outputs all match the state recorded by the last
     successful run stops after validating (see state.py): nothing would change.
     """
+    import time
+
     from . import state
 
+    started = time.time_ns()  # ledger entries written after this (or just before) are racy (state.inputs)
     out_dir = options.resolve_str(options.out_dir)
     # Fingerprinted before anything is read, so an input edited during the run is seen next time.
     fp = state.fingerprint(options.resolve_str(options.config_path), _template_dirs(options), _options_key(options)) if write else ""
@@ -274,6 +277,10 @@ def run(options: GenerateOptions, write: bool = True) -> GenerateResult:
     recorded = matching.result() if matching is not None else None
     if recorded is not None:
         return GenerateResult(config, None, warnings, 0, recorded, _displayer(options))
+    from .ledger import ledger_dir
+
+    folder = ledger_dir(loaded.config_path)
+    entries = state.inputs(folder, started)  # before plan reads an entry
     config, changes, violations = plan(options, loaded)
     try:
         written = apply_changes([c.change for c in changes], out_dir)
@@ -281,7 +288,11 @@ def run(options: GenerateOptions, write: bool = True) -> GenerateResult:
         state.forget(out_dir)
         raise
     outputs = [c.change.path for c in changes if c.action is not Action.DELETE]
-    state.record(out_dir, fp, outputs)
+    listed = [name for name in (os.path.basename(path) for path, _ in entries) if not name.startswith(".")]
+    if listed == [entry.name for entry in loaded.history]:
+        state.record(out_dir, fp, outputs, folder, entries)
+    else:  # the ledger changed between the load and the listing: the pages may show either
+        state.forget(out_dir)
     return GenerateResult(config, changes, warnings, written)
 
 

@@ -15,19 +15,26 @@ finally:
     sys.path.pop(0)
 
 
-def builds(plain: float, plugin: float) -> list[bench.Step]:
-    """The two mkdocs builds at 1,000 agents, each measured three times at the given seconds."""
+def builds(plain: float, plugin: float, inside: float | None = None, size: int = 1000) -> list[bench.Step]:
+    """The two mkdocs builds, each measured three times at the given seconds; ``inside``: the
+    seconds the plugin build spent in the plugin (counted in that build), if known."""
     steps = []
     for name, seconds, baseline in (("mkdocs build, no plugin", plain, None), ("mkdocs build, plugin", plugin, "mkdocs build, no plugin")):
-        step = bench.Step(1000, "placeholder", name, baseline, [], Path())
+        step = bench.Step(size, "placeholder", name, baseline, [], Path())
         step.times, step.peaks = [seconds] * 3, [100.0] * 3
         steps.append(step)
+    if inside is not None:
+        steps[1].inside = [inside] * 3
     return steps
 
 
-def seconds_row(plain: float, plugin: float) -> dict[str, object]:
-    (row,) = [r for r in bench.results(builds(plain, plugin)) if r["step"] == "mkdocs build, plugin: seconds"]
+def row_of(steps: list[bench.Step], name: str) -> dict[str, object]:
+    (row,) = [r for r in bench.results(steps) if r["step"] == name]
     return row
+
+
+def seconds_row(plain: float, plugin: float) -> dict[str, object]:
+    return row_of(builds(plain, plugin), "mkdocs build, plugin: seconds")
 
 
 @pytest.mark.parametrize(
@@ -49,6 +56,37 @@ def test_the_build_time_budget_takes_the_issues_alternative_only_when_mkdocs_mat
     assert ("*" in bench.table([row])) is noted
 
 
+def test_at_1000_agents_the_plugins_share_of_its_own_build_decides_and_the_whole_build_pairs_are_shown() -> None:
+    """Whole builds 10% apart (one slow build), of which 0.3 s of 33 s was spent in the
+    plugin: the pairs are shown unjudged, the share (+0.9%) decides, the seconds row too."""
+    steps = builds(30.0, 33.0, inside=0.3)
+    pairs = row_of(steps, "mkdocs build, plugin")
+    assert pairs["ratio"] == 1.1 and pairs["budget"] is None and pairs["ok"] is None
+    assert "not judged" in str(pairs["note"])
+    share = row_of(steps, "mkdocs build, plugin: its share")
+    assert share["ratio"] == round(33.0 / 32.7, 3) and share["budget"] == 1.05 and share["ok"] is True
+    seconds = row_of(steps, "mkdocs build, plugin: seconds")
+    assert seconds["ok"] is True and "the plugin adds +0.9%" in str(seconds["note"])
+    over = builds(30.0, 30.5, inside=2.0)  # pairs 1.7% apart, but 2 s of 30.5 were the plugin's: +7%
+    assert row_of(over, "mkdocs build, plugin: its share")["ok"] is False
+    assert row_of(over, "mkdocs build, plugin: seconds")["ok"] is False
+
+
+def test_at_100_agents_the_whole_build_pairs_decide_as_well_as_the_share() -> None:
+    steps = builds(4.0, 4.4, inside=0.05, size=100)  # 10% apart, though the plugin took 1%
+    assert row_of(steps, "mkdocs build, plugin")["ok"] is False
+    assert row_of(steps, "mkdocs build, plugin: its share")["ok"] is True
+
+
+def test_the_no_op_with_a_ledger_is_judged_as_the_no_op() -> None:
+    validate = bench.Step(1000, "deployed", f"validate, {bench.LEDGER}", "validate", [], Path())
+    noop = bench.Step(1000, "deployed", f"generate (no-op), {bench.LEDGER}", f"validate, {bench.LEDGER}", [], Path())
+    validate.times, noop.times = [0.30] * 3, [0.36] * 3
+    validate.peaks = noop.peaks = [40.0] * 3
+    row = row_of([validate, noop], noop.name)
+    assert row["budget"] == 1.1 and row["ratio"] == 1.2 and row["ok"] is False
+
+
 def test_a_ratio_compares_each_round_with_its_baseline_in_the_same_round() -> None:
     """The machine slows down over the run: each round's ratio is 2.0 (twice as slow as the
     floor of that round), while the two medians, taken from different rounds, say 1.67."""
@@ -63,14 +101,47 @@ def test_a_ratio_compares_each_round_with_its_baseline_in_the_same_round() -> No
     assert row["ratio"] == 2.2 and row["ok"] is False
 
 
-def test_quick_steps_run_more_rounds_and_the_large_ones_fewer_unless_the_rounds_are_given(tmp_path: Path) -> None:
+def test_quick_steps_and_the_large_close_pairs_run_more_rounds_the_other_large_ones_fewer_unless_the_rounds_are_given(tmp_path: Path) -> None:
     def step(size: int | str, name: str, first: float) -> bench.Step:
         s = bench.Step(size, "deployed", name, None, ["true"], tmp_path)
         s.times.append(first)
         return s
 
     quick, slow = step(1000, "validate", 0.25), step(1000, "generate", 0.7)
-    large, build = step(bench.LARGE, "validate", 1.8), step(bench.MKDOCS_LARGE, "mkdocs build, plugin", 30.0)
-    assert [bench.runs_for(s, 7, explicit=False) for s in (quick, slow, large, build)] == [bench.QUICK_RUNS, 7, bench.LARGE_RUNS, bench.MKDOCS_RUNS]
-    assert [bench.runs_for(s, 5, explicit=True) for s in (quick, slow, large, build)] == [5, 5, 5, 5]
+    large, build = step(bench.LARGE, "generate", 7.0), step(bench.MKDOCS_LARGE, "mkdocs build, plugin", 30.0)
+    close = [step(bench.LARGE, name, 1.8) for name in ("validate", "generate (no-op)")]  # judged against each other at 1.1x
+    steps = (quick, slow, large, build, *close)
+    assert [bench.runs_for(s, 7, explicit=False) for s in steps] == [bench.QUICK_RUNS, 7, bench.LARGE_RUNS, bench.MKDOCS_RUNS, bench.LARGE_CLOSE_RUNS, bench.LARGE_CLOSE_RUNS]
+    assert [bench.runs_for(s, 5, explicit=True) for s in steps] == [5] * 6
     assert bench.runs_for(bench.Step(10, "deployed", "validate", None, ["true"], tmp_path), 7, explicit=False) == 7  # before its first round
+
+
+@pytest.mark.slow
+def test_the_timed_build_counts_the_plugins_time_and_only_in_the_plugin_build(tmp_path: Path) -> None:
+    """``mkdocs_timed.py`` with a real mkdocs build of the placeholder fixture: the plugin
+    build reports its calls and seconds (a part of the build's own), the plain one nothing."""
+    import json
+    import shutil
+    import subprocess
+    import time
+
+    from site_helpers import mkdocs_env
+
+    (tmp_path / "config.yaml").write_bytes((ROOT / "tests" / "fixtures" / "placeholders.yaml").read_bytes())
+    shutil.copytree(ROOT / "site-docs" / "assets", tmp_path / "site-docs" / "assets")  # as bench.mkdocs_steps does
+    (tmp_path / "site-docs" / "index.md").write_text("# Runbook\n", encoding="utf-8")
+    (tmp_path / "plugin.yml").write_text(bench._mkdocs_yml(True, None), encoding="utf-8")
+    (tmp_path / "plain.yml").write_text(bench._mkdocs_yml(False, None), encoding="utf-8")
+    report = tmp_path / "report.json"
+    for config, plugin in (("plain.yml", []), ("plugin.yml", ["--plugin"])):
+        start = time.perf_counter()
+        done = subprocess.run([sys.executable, bench.TIMED_MKDOCS, str(report), *plugin, "build", "-q", "-f", config, "-d", str(tmp_path / f"site-{config}")], cwd=tmp_path, env=mkdocs_env(), capture_output=True, text=True)
+        wall = time.perf_counter() - start
+        assert done.returncode == 0, done.stderr
+        if not plugin:
+            assert not report.exists()
+            assert not (tmp_path / "site-docs" / "matrix.md").exists()  # the plain build generated nothing
+    counted = json.loads(report.read_text(encoding="utf-8"))
+    assert (tmp_path / "site-docs" / "matrix.md").exists()  # the plugin generated the pages
+    assert counted["calls"] > 2  # on_config, and the page hooks of every page
+    assert 0 < counted["import_s"] + counted["inside_s"] < wall

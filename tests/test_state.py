@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -135,6 +136,85 @@ def test_a_config_edit_regenerates(project: Path) -> None:
     assert "Bob Two" in (project / "site-docs" / "agents" / "bob.md").read_text()
 
 
+DEV_ENGINE = "projects/bobs-brain-dev/locations/us-central1/reasoningEngines/1999999999999999999"
+
+
+def recorded_entry(project: Path) -> Path:
+    """``promotion record`` of bob's dev engine: the ledger's one entry."""
+    code, _, err = run_cli(["record", "--agent", "bob", "--env", "dev", "--engine-id", DEV_ENGINE, "--status", "validated", "--by", "Test"], cwd=project)
+    assert code == 0, err
+    (entry,) = (project / "config" / "ledger").glob("*.yaml")
+    return entry
+
+
+def twin(entry: Path) -> Path:
+    """The name of a second entry of the same deploy (another 6-hex suffix)."""
+    stem = entry.name[: -len(".000000.yaml")]
+    return entry.with_name(f"{stem}.{'000001' if entry.name.endswith('.000000.yaml') else '000000'}.yaml")
+
+
+def took_shortcut(project: Path) -> bool:
+    code, jinja, _, _ = shortcut_imports(project)
+    assert code == "0"
+    return jinja == "False"
+
+
+def test_a_ledger_entry_is_trusted_only_once_it_is_older_than_the_run_and_then_checked_like_a_page(project: Path) -> None:
+    """The entries are stat-ed after the load began (state.inputs): one written just before
+    the run, or while it ran, is recorded as racy and never matches."""
+    entry = recorded_entry(project)
+    assert generate(project)[0] == 0
+    os.utime(entry, ns=(time.time_ns(), time.time_ns()))  # written "now": racy for the run that follows
+    assert not took_shortcut(project)  # it was racy in the state the last run kept
+    assert not took_shortcut(project)  # and racy again for this one
+    old = time.time_ns() - 60 * 10**9
+    os.utime(entry, ns=(old, old))
+    assert not took_shortcut(project)  # its mtime changed: a full run, which trusts it now
+    assert took_shortcut(project)
+    entry.write_bytes(entry.read_bytes() + b"# a note by hand\n")
+    os.utime(entry, ns=(old, old))  # the same mtime, another size
+    assert not took_shortcut(project)
+    assert took_shortcut(project)
+
+
+@pytest.mark.parametrize("change", ["added", "removed"])
+def test_a_ledger_entry_that_comes_or_goes_regenerates(project: Path, change: str) -> None:
+    entry = recorded_entry(project)
+    old = time.time_ns() - 60 * 10**9
+    os.utime(entry, ns=(old, old))
+    assert generate(project)[0] == 0
+    assert took_shortcut(project)
+    if change == "added":  # the same entry under another suffix: a second, valid entry
+        shutil.copy2(entry, twin(entry))
+    else:
+        entry.unlink()
+    assert not took_shortcut(project)
+    assert took_shortcut(project)
+
+
+def test_a_run_whose_ledger_changed_after_the_load_keeps_no_state(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The load listed one entry; by the time the run stat-ed the ledger there were two: the
+    pages may show either, so nothing is recorded for the next run to trust."""
+    from generator import generate as generate_module
+    from generator import state
+
+    entry = recorded_entry(project)
+    real = state.inputs
+
+    def late(folder: str, since_ns: int) -> list[tuple[str, str]]:
+        shutil.copy2(entry, twin(entry))  # written after the load
+        return real(folder, since_ns)
+
+    monkeypatch.setattr(state, "inputs", late)
+    monkeypatch.chdir(project)
+    options = generate_module.GenerateOptions(config_path="config/agent_engine_envs.yaml", templates_dir="templates", workers=1)
+    generate_module.run(options)
+    assert (project / "site-docs" / "matrix.md").exists() and not (project / "site-docs" / STATE_FILE).exists()
+    monkeypatch.setattr(state, "inputs", real)
+    generate_module.run(options)
+    assert (project / "site-docs" / STATE_FILE).exists()  # the next run keeps one again
+
+
 def test_a_copied_generated_page_is_removed_as_an_orphan(project: Path) -> None:
     assert generate(project)[0] == 0
     orphan = project / "site-docs" / "agents" / "ghost.md"
@@ -217,6 +297,21 @@ def test_a_forked_child_finds_a_change(many_pages: tuple[Path, str], change: str
         page.unlink()
     else:
         (out / "agents" / "a0500-notes.md").write_text("by hand\n", encoding="utf-8")
+    assert forked_check(out, fp) == ["True", "False"]
+
+
+def test_a_forked_child_checks_the_ledger_entries_too(many_pages: tuple[Path, str], tmp_path: Path) -> None:
+    from generator import state
+
+    out, fp = many_pages
+    folder = tmp_path / "ledger"
+    folder.mkdir()
+    entry = folder / "entry.yaml"
+    entry.write_text("one\n", encoding="utf-8")
+    os.utime(entry, ns=(10**18, 10**18))  # long before the run (2001)
+    state.record(str(out), fp, sorted(out.rglob("*.md")), str(folder), state.inputs(str(folder), time.time_ns()))
+    assert forked_check(out, fp) == ["True", "True"]
+    entry.write_text("one, edited\n", encoding="utf-8")
     assert forked_check(out, fp) == ["True", "False"]
 
 
