@@ -101,7 +101,7 @@ def test_a_ratio_compares_each_round_with_its_baseline_in_the_same_round() -> No
     assert row["ratio"] == 2.2 and row["ok"] is False
 
 
-def test_quick_steps_and_the_large_close_pairs_run_more_rounds_the_other_large_ones_fewer_unless_the_rounds_are_given(tmp_path: Path) -> None:
+def test_quick_steps_close_pairs_and_deciding_builds_run_more_rounds_the_big_builds_fewer_unless_the_rounds_are_given(tmp_path: Path) -> None:
     def step(size: int | str, name: str, first: float) -> bench.Step:
         s = bench.Step(size, "deployed", name, None, ["true"], tmp_path)
         s.times.append(first)
@@ -110,9 +110,10 @@ def test_quick_steps_and_the_large_close_pairs_run_more_rounds_the_other_large_o
     quick, slow = step(1000, "validate", 0.25), step(1000, "generate", 0.7)
     large, build = step(bench.LARGE, "generate", 7.0), step(bench.MKDOCS_LARGE, "mkdocs build, plugin", 30.0)
     close = [step(bench.LARGE, name, 1.8) for name in ("validate", "generate (no-op)")]  # judged against each other at 1.1x
-    steps = (quick, slow, large, build, *close)
-    assert [bench.runs_for(s, 7, explicit=False) for s in steps] == [bench.QUICK_RUNS, 7, bench.LARGE_RUNS, bench.MKDOCS_RUNS, bench.LARGE_CLOSE_RUNS, bench.LARGE_CLOSE_RUNS]
-    assert [bench.runs_for(s, 5, explicit=True) for s in steps] == [5] * 6
+    pairs = step(bench.PAIRS_DECIDE[0], "mkdocs build, plugin", 3.8)  # whole-build pairs decide there
+    steps = (quick, slow, large, build, *close, pairs)
+    assert [bench.runs_for(s, 7, explicit=False) for s in steps] == [bench.QUICK_RUNS, 7, 7, bench.MKDOCS_RUNS, bench.LARGE_CLOSE_RUNS, bench.LARGE_CLOSE_RUNS, bench.PAIRS_RUNS]
+    assert [bench.runs_for(s, 5, explicit=True) for s in steps] == [5] * 7
     assert bench.runs_for(bench.Step(10, "deployed", "validate", None, ["true"], tmp_path), 7, explicit=False) == 7  # before its first round
 
 

@@ -46,14 +46,11 @@ PLACEHOLDER_FIXTURE = ROOT / "tests" / "fixtures" / "placeholders.yaml"
 ENVIRONMENTS = ("dev", "qa", "preprod", "prod")
 DEFAULT_SIZES = (10, 100, 1000, 10000)
 MKDOCS_SIZES = (100, 1000)
-#: 10,000 agents take a few seconds a step, a build of 1,000 agents half a minute: fewer
-#: rounds for those keep `make bench` near 15 minutes on this VM. A build of 100 agents (a few
-#: seconds) gets the default's rounds: the plugin's 5% there is within one round's noise.
+#: At 10,000 agents the no-op and its baseline run more rounds: two steps of about the same
+#: cost, judged at 1.1x, whose times vary from 1.5 to 2.1 s alone here (three rounds put the
+#: no-op at 1.00x of validate in one run, 1.24x in the next). A round of the two costs ~4 s a
+#: variant. (With three rounds, the growth to 10,000 agents also came within 2% of its 10x.)
 LARGE = 10000
-LARGE_RUNS = 3
-#: Except the no-op and its baseline: two steps of about the same cost, judged at 1.1x, whose
-#: times at 10,000 agents vary from 1.5 to 2.1 s alone here (three rounds put the no-op at
-#: 1.00x of validate in one run, 1.24x in the next). A round of the two costs ~4 s a variant.
 CLOSE = ("validate", "generate (no-op)")
 LARGE_CLOSE_RUNS = 15
 #: Rounds of every other step; steps whose first round took under ``QUICK_S`` run
@@ -66,12 +63,14 @@ LARGE_CLOSE_RUNS = 15
 DEFAULT_RUNS = 7
 QUICK_S = 0.5
 QUICK_RUNS = 21
-MKDOCS_RUNS = 3
-#: Where whole builds with and without the plugin decide its budget (a build of 100 agents
-#: takes ~4 s). At 1,000 agents (~30 s a build) the same build's CPU time alone varies from
-#: 26 to 34 s from run to run here: 7 pairs of such builds cannot tell 5% apart, so there
-#: the plugin's share of its own build decides (``Step.share``), and the pairs are shown.
+#: Where whole builds with and without the plugin decide its budget, in ``PAIRS_RUNS`` rounds (a
+#: build of 100 agents takes ~4 s). At 1,000 agents (~30 s a build) the same build's CPU time
+#: alone varies from 26 to 34 s from run to run here: pairs of such builds cannot tell 5% apart
+#: in the rounds a run can afford, so there the plugin's share of its own build decides
+#: (``Step.share``, exact in any round) in ``MKDOCS_RUNS`` rounds, and the pairs are shown.
 PAIRS_DECIDE = (100,)
+PAIRS_RUNS = 15
+MKDOCS_RUNS = 3
 MKDOCS_LARGE = 1000
 
 FLOOR_CODE = "import sys, yaml\nwith open(sys.argv[1], 'rb') as f:\n    yaml.load(f, Loader=yaml.CSafeLoader)"
@@ -564,10 +563,10 @@ def runs_for(step: Step, runs: int, explicit: bool) -> int:
         return runs
     if step.times and step.times[0] < QUICK_S:
         return max(runs, QUICK_RUNS)
-    if step.size == LARGE:
-        return max(runs, LARGE_CLOSE_RUNS) if step.name in CLOSE else min(runs, LARGE_RUNS)
-    if step.name.startswith("mkdocs") and step.size == MKDOCS_LARGE:
-        return min(runs, MKDOCS_RUNS)
+    if step.size == LARGE and step.name in CLOSE:
+        return max(runs, LARGE_CLOSE_RUNS)
+    if step.name.startswith("mkdocs"):
+        return max(runs, PAIRS_RUNS) if step.size in PAIRS_DECIDE else min(runs, MKDOCS_RUNS)
     return runs
 
 
@@ -750,7 +749,7 @@ def _settle() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=DEFAULT_RUNS, help=f"rounds per step (default {DEFAULT_RUNS}; {QUICK_RUNS} for steps under {QUICK_S} s, 3 for 10,000 agents and for mkdocs builds of 1,000, unless given)")
+    parser.add_argument("--runs", type=int, default=DEFAULT_RUNS, help=f"rounds per step (default {DEFAULT_RUNS}; unless given, {QUICK_RUNS} for steps under {QUICK_S} s, {LARGE_CLOSE_RUNS} for the no-op and validate at {LARGE:,} agents and the mkdocs builds of {PAIRS_DECIDE[0]}, {MKDOCS_RUNS} for the other mkdocs builds)")
     parser.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)), help="comma-separated agent counts (default 10,100,1000,10000)")
     parser.add_argument("--no-mkdocs", action="store_true", help="skip the mkdocs builds")
     parser.add_argument("--json", default=str(ROOT / "bench-results" / "bench.json"), metavar="PATH", help="where to write the results (default bench-results/bench.json)")
