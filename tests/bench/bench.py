@@ -493,16 +493,18 @@ def build_steps(work: Path, sizes: list[int], mkdocs: bool) -> list[Step]:
             _must_validate(project, f"config ({size} agents, {variant})")
             promo = [PROMOTION, "--config", "config.yaml"]
             out = OutDir(project)
-            steps.append(Step(size, variant, "floor", None, [PYTHON, "-c", FLOOR_CODE, "config.yaml"], project))
-            steps.append(Step(size, variant, "validate", "floor", [*promo, "validate"], project))
-            step_exit = (0,) if variant == "deployed" else (2,)
-            steps.append(Step(size, variant, "validate --from-env dev --to-env qa", "floor", [*promo, "validate", "--from-env", "dev", "--to-env", "qa"], project, step_exit))
+            # Each step runs right beside its baseline (the host's slow spells are short): generate,
+            # the floor, validate, the no-op (on the folder generate just wrote), then the rest.
             gen = Step(size, variant, "generate", "floor", [*promo, "generate", "--no-claude-md", "--out", out], project)
             gen.prepare = out.next
             steps.append(gen)
+            steps.append(Step(size, variant, "floor", None, [PYTHON, "-c", FLOOR_CODE, "config.yaml"], project))
+            steps.append(Step(size, variant, "validate", "floor", [*promo, "validate"], project))
             noop = Step(size, variant, "generate (no-op)", "validate", [*promo, "generate", "--no-claude-md", "--out", out], project)
             noop.verify = _wrote_nothing
             steps.append(noop)
+            step_exit = (0,) if variant == "deployed" else (2,)
+            steps.append(Step(size, variant, "validate --from-env dev --to-env qa", "floor", [*promo, "validate", "--from-env", "dev", "--to-env", "qa"], project, step_exit))
             steps.append(Step(size, variant, "generate --check", "floor", [*promo, "generate", "--no-claude-md", "--out", out, "--check"], project))
             steps.append(record_step(work, size, variant, text))
             if mkdocs and size in MKDOCS_SIZES and variant == "placeholder":
@@ -538,12 +540,12 @@ def ledger_steps(work: Path, size: int, text: str, mkdocs: bool) -> list[Step]:
     _must_validate(project, f"ledger ({LEDGER_ENTRIES} entries, {size} agents)")
     promo = [PROMOTION, "--config", "config.yaml"]
     out = OutDir(project)
-    steps = [Step(size, "deployed", f"validate, {LEDGER}", "validate", [*promo, "validate"], project)]
     gen = Step(size, "deployed", f"generate, {LEDGER}", "generate", [*promo, "generate", "--no-claude-md", "--out", out], project)
     gen.prepare = out.next
+    validate = Step(size, "deployed", f"validate, {LEDGER}", "validate", [*promo, "validate"], project)
     noop = Step(size, "deployed", f"generate (no-op), {LEDGER}", f"validate, {LEDGER}", [*promo, "generate", "--no-claude-md", "--out", out], project)
     noop.verify = _wrote_nothing
-    steps += [gen, noop]
+    steps = [gen, validate, noop]  # the no-op right beside its baseline
     if mkdocs:
         steps += mkdocs_steps(project, size, "deployed", f" ({LEDGER})")
     return steps
