@@ -82,7 +82,6 @@ PAIRS_GUARDED = (100,)
 PAIRS_RUNS = 15
 PAIRS_GUARD = 1.15
 MKDOCS_RUNS = 3
-MKDOCS_LARGE = 1000
 
 FLOOR_CODE = "import sys, yaml\nwith open(sys.argv[1], 'rb') as f:\n    yaml.load(f, Loader=yaml.CSafeLoader)"
 
@@ -355,9 +354,8 @@ class Step:
     def run(self) -> None:
         if self.prepare:
             self.prepare()
-        # Every step starts with nothing waiting to be written, outside the timing. The no-op
-        # runs right after generate and could pay for writing back generate's pages, while its
-        # baseline, validate, runs before generate on a flushed disk.
+        # Every step starts with nothing waiting to be written, outside the timing: a step
+        # after generate would otherwise pay for writing back generate's pages.
         os.sync()
         cmd = [str(arg) for arg in self.cmd]  # an OutDir stands for this round's folder
         walls, peaks = [], []
