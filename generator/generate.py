@@ -280,7 +280,7 @@ def run(options: GenerateOptions, write: bool = True) -> GenerateResult:
     from .ledger import ledger_dir
 
     folder = ledger_dir(loaded.config_path)
-    entries = state.inputs(folder, started)  # before plan reads an entry
+    entries = state.inputs(folder, [entry.name for entry in loaded.history], started)  # before plan reads one
     config, changes, violations = plan(options, loaded)
     try:
         written = apply_changes([c.change for c in changes], out_dir)
@@ -288,11 +288,7 @@ def run(options: GenerateOptions, write: bool = True) -> GenerateResult:
         state.forget(out_dir)
         raise
     outputs = [c.change.path for c in changes if c.action is not Action.DELETE]
-    listed = [name for name in (os.path.basename(path) for path, _ in entries) if not name.startswith(".")]
-    if listed == [entry.name for entry in loaded.history]:
-        state.record(out_dir, fp, outputs, folder, entries)
-    else:  # the ledger changed between the load and the listing: the pages may show either
-        state.forget(out_dir)
+    state.record(out_dir, fp, outputs, folder, entries)
     return GenerateResult(config, changes, warnings, written)
 
 

@@ -348,13 +348,19 @@ def _entry_name(name: str, parts: tuple[str, ...]) -> EntryName:
     return EntryName(name, at, agent, env, _ACTION_BY_VALUE[action], None if engine == NO_ENGINE else engine, suffix)
 
 
+def visible(names: Iterable[str]) -> list[str]:
+    """The names of a ledger folder's listing that are entries (or must be), in their order:
+    every name but those starting with ``.`` (an interrupted write's temporary file,
+    ``.gitkeep``). ``scan`` reads these; the no-op check (``state``) compares them."""
+    return [name for name in names if not name.startswith(".")]
+
+
 def scan(directory: str | os.PathLike[str]) -> list[EntryName]:
     """Every entry of the ledger folder, from file names alone (no file is opened), oldest first.
 
-    A missing folder is an empty ledger. Files whose name starts with ``.`` are skipped
-    (an interrupted write's temporary file, ``.gitkeep``). Any other file whose name is
-    not an entry's name is a problem: ConfigError (exit 1) naming each file and the
-    expected pattern.
+    A missing folder is an empty ledger. Only the ``visible`` names are read; any of them
+    that is not an entry's name is a problem: ConfigError (exit 1) naming each file and
+    the expected pattern.
     """
     try:
         names = os.listdir(directory)
@@ -364,7 +370,7 @@ def scan(directory: str | os.PathLike[str]) -> list[EntryName]:
         raise ConfigError([Problem(Location(str(directory), 1, 1), "", "is a file; the ledger must be a folder of entries", f"move the file away: `{LEDGER_DIR_NAME}/` beside the config holds one file per entry", "ledger-name")]) from None
     except OSError as error:
         raise ConfigError([Problem(Location(str(directory), 1, 1), "", f"the ledger folder can't be read: {error.strerror or error}", "check the folder's permissions", "io")]) from None
-    names.sort()  # the time comes first and has a fixed width: name order is time order
+    names = visible(sorted(names))  # the time comes first and has a fixed width: name order is time order
     found = _scan_fast(names)
     if found is not None:
         return found
@@ -374,8 +380,6 @@ def scan(directory: str | os.PathLike[str]) -> list[EntryName]:
     for name in names:
         parts = match(name)
         if parts is None:
-            if name.startswith("."):
-                continue
             problems.append(_name_problem(directory, name))
             continue
         found.append(_entry_name(name, parts.groups()))
@@ -390,21 +394,21 @@ _ENTRY_LINES_PATTERN = "(?m)^(" + ENTRY_NAME_PATTERN[1:-1] + ")$"
 
 
 def _scan_fast(names: list[str]) -> list[EntryName] | None:
-    """The entries of ``names`` (sorted) when every name is an entry's name or a dotfile;
+    """The entries of ``names`` (sorted, ``visible``) when every name is an entry's name;
     None otherwise (the caller's per-name loop then reports each bad name).
 
     Exactly the names the per-name match accepts: with no line break inside any name, each
     line of the joined listing is one name, and every match is a whole line (the groups
-    hold no line break). When every name that is not a dotfile matched, in order, they
-    are the same entries the loop would make."""
+    hold no line break). When every name matched, in order, they are the same entries
+    the loop would make."""
     if not names:
         return []
     blob = "\n".join(names)
     if blob.count("\n") != len(names) - 1:  # a name holds a line break: the careful loop
         return None
     rows = re.findall(_ENTRY_LINES_PATTERN, blob)
-    if len(rows) != len(names) and len(rows) != len(names) - sum(1 for name in names if name.startswith(".")):
-        return None  # a name that is neither (dotfiles never match: a name starts with a digit)
+    if len(rows) != len(names):
+        return None  # a name that is not an entry's
     by_value = _ACTION_BY_VALUE
     return [
         EntryName(

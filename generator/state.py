@@ -13,8 +13,9 @@ The ledger's entries (10,000 of them are ~45 ms of ``stat`` calls) are checked w
 in the forked child at scale (``Matching``), not fingerprinted before the load. So the sizes
 and times a full run records for them are taken after its load began: an entry written less
 than ``RACY_NS`` before the run started, or while it ran, is recorded as ``racy`` and never
-matches (git's racily-clean rule), and a run whose load listed other entries than it recorded
-keeps no state. Either way the next run takes the full path once.
+matches (git's racily-clean rule); and only the entries the load listed are recorded, so one
+that came after the listing is a change to the next run. Either way the next run takes the
+full path once.
 
 It is a cache, never a source of truth: ``--check``, ``--force`` and any mismatch take the
 full path, and a missing, unreadable or damaged state file only costs time. It is a dotfile,
@@ -27,6 +28,7 @@ import os
 
 from . import __version__
 from .errors import WriteRefused
+from .ledger import visible
 from .parallel import single_threaded, stop
 from .writer import markdown_entries, write_files
 
@@ -43,6 +45,8 @@ _FORMAT = 4
 #: file times come from a coarse clock, and a network filesystem's from another machine's.
 RACY = "racy"
 RACY_NS = 2_000_000_000
+#: What a file's size and mtime are recorded as when it is gone.
+MISSING = "-"
 
 
 def _stat_files(paths: list[str]) -> str:
@@ -92,46 +96,68 @@ def fingerprint(config_path: str, template_dirs: list[str], options_key: str) ->
     return "\n".join(parts)
 
 
-def _stat(path: str | os.DirEntry[str]) -> str:
-    """Size and mtime of a file as the state records them (``<size> <mtime ns>``), or ``-``
-    when it is gone; a folder entry's own ``stat`` when given one."""
-    try:
-        st = path.stat() if isinstance(path, os.DirEntry) else os.stat(path)
-    except OSError:
-        return "-"
+def _size_mtime(st: os.stat_result) -> str:
+    """A file's size and mtime as the state records them: ``<size> <mtime ns>``."""
     return f"{st.st_size} {st.st_mtime_ns}"
 
 
-def inputs(folder: str, since_ns: int) -> list[tuple[str, str]]:
-    """(path, size and mtime) of every ledger entry in ``folder``, as ``_unchanged`` compares
-    them; ``RACY`` for an entry written after ``since_ns - RACY_NS`` (the run's start)."""
+def _stat(path: str | os.DirEntry[str]) -> str:
+    """A file's recorded size and mtime (``_size_mtime``), or ``MISSING`` when it is gone; a
+    folder entry's own ``stat`` when given one."""
+    try:
+        st = path.stat() if isinstance(path, os.DirEntry) else os.stat(path)
+    except OSError:
+        return MISSING
+    return _size_mtime(st)
+
+
+def _row(path: str, stat: str) -> str:
+    """A row of the state: a file's path and its recorded size and mtime, tab-separated. The
+    check compares whole rows (a damaged one never matches), so the no-op run never splits
+    the ~12,000 rows of a large project."""
+    return f"{path}\t{stat}"
+
+
+def _still(row: str) -> bool:
+    """True when the file a row names has the size and mtime the row records."""
+    path = row.rpartition("\t")[0]  # the size and mtime hold no tab
+    return _row(path, _stat(path)) == row
+
+
+def inputs(folder: str, names: list[str], since_ns: int) -> list[str]:
+    """The rows of the ledger entries ``names`` in ``folder``, the ones the load listed:
+    ``RACY`` for an entry written after ``since_ns - RACY_NS`` (the run's start). An entry
+    the load did not list is not recorded, so one that came after the listing is a change
+    to the next run, as any other new entry is."""
     rows = []
-    for path in _files_under(folder, ".yaml", recursive=False):
+    for name in names:
+        path = os.path.join(folder, name)
         try:
             st = os.stat(path)
         except OSError:
-            rows.append((path, "-"))
+            rows.append(_row(path, MISSING))
             continue
-        rows.append((path, RACY if st.st_mtime_ns >= since_ns - RACY_NS else f"{st.st_size} {st.st_mtime_ns}"))
+        rows.append(_row(path, RACY if st.st_mtime_ns >= since_ns - RACY_NS else _size_mtime(st)))
     return rows
 
 
-def snapshot(out_dir: str, outputs: list[Path]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """(path, size and mtime) of every Markdown file in the output folder, in the order
-    ``markdown_entries`` lists them, and of every output that is not one of them (CLAUDE.md)."""
-    pages = [(entry.path, _stat(entry)) for entry in markdown_entries(out_dir)]
-    listed = {path for path, _ in pages}
-    return pages, [(name, _stat(name)) for name in sorted({str(p) for p in outputs} - listed)]
+def snapshot(out_dir: str, outputs: list[Path]) -> tuple[list[str], list[str]]:
+    """The rows of every Markdown file in the output folder, in the order ``markdown_entries``
+    lists them, and of every output that is not one of them (CLAUDE.md)."""
+    entries = markdown_entries(out_dir)
+    listed = {entry.path for entry in entries}
+    others = sorted({str(p) for p in outputs} - listed)
+    return [_row(entry.path, _stat(entry)) for entry in entries], [_row(name, _stat(name)) for name in others]
 
 
 class Recorded:
-    """A state file's content: the fingerprint, the output paths, and (path, size and mtime)
-    of the pages as listed, of the other outputs, and of the ledger entries in ``inputs_dir``
+    """A state file's content: the fingerprint, the output paths, and the rows (``_row``) of
+    the pages as listed, of the other outputs, and of the ledger entries in ``inputs_dir``
     (``""``: none)."""
 
     __slots__ = ("fp", "inputs", "inputs_dir", "others", "outputs", "pages")
 
-    def __init__(self, fp: str, outputs: list[str], pages: list[list[str]], others: list[list[str]], inputs_dir: str, inputs: list[list[str]]) -> None:
+    def __init__(self, fp: str, outputs: list[str], pages: list[str], others: list[str], inputs_dir: str, inputs: list[str]) -> None:
         self.fp, self.outputs, self.inputs_dir = fp, outputs, inputs_dir
         self.pages, self.others, self.inputs = pages, others, inputs
 
@@ -145,17 +171,18 @@ _MAGIC = f"promotion-state {_FORMAT}"
 _END = "end"
 
 
-def _encode(fp: str, outputs: list[str], pages: list[tuple[str, str]], others: list[tuple[str, str]], inputs_dir: str, inputs: list[tuple[str, str]]) -> bytes | None:
+def _encode(fp: str, outputs: list[str], pages: list[str], others: list[str], inputs_dir: str, inputs: list[str]) -> bytes | None:
     """The state file's bytes; None when a path has a tab or a line break (no line can hold it:
     such a tree just never takes the shortcut)."""
-    names = (*outputs, inputs_dir, *(p for listed in (pages, others, inputs) for p, _ in listed))
-    if any("\t" in name or "\n" in name or "\r" in name for name in names):
+    if any("\t" in name or "\n" in name or "\r" in name for name in (*outputs, inputs_dir)):
+        return None
+    if any(row.count("\t") != 1 or "\n" in row or "\r" in row for listed in (pages, others, inputs) for row in listed):
         return None
     fp_lines = fp.split("\n")
     lines = [_MAGIC, str(len(fp_lines)), *fp_lines, str(len(outputs)), *outputs, inputs_dir]
     for listed in (pages, others, inputs):
         lines.append(str(len(listed)))
-        lines += [f"{name}\t{stat}" for name, stat in listed]
+        lines += listed
     lines.append(_END)
     return ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape")
 
@@ -176,8 +203,8 @@ def _decode(data: bytes) -> Recorded | None:
         listed = []
         for _ in range(3):
             count = int(lines[at])
-            rows = [line.split("\t") for line in lines[at + 1 : at + 1 + count]]
-            if len(rows) != count or any(len(row) != 2 for row in rows):
+            rows = lines[at + 1 : at + 1 + count]
+            if len(rows) != count:
                 return None
             listed.append(rows)
             at += 1 + count
@@ -260,19 +287,27 @@ def _unchanged(out_dir: str, state: Recorded) -> bool:
     entries = markdown_entries(out_dir)
     if len(entries) != len(state.pages):  # a Markdown file came or went
         return False
-    for entry, (name, stat) in zip(entries, state.pages, strict=True):  # in the same order
-        if entry.path != name or _stat(entry) != stat:
+    for entry, row in zip(entries, state.pages, strict=True):  # in the same order
+        if _row(entry.path, _stat(entry)) != row:
             return False
-    if not all(_stat(name) == stat for name, stat in state.others):  # the outputs that are not pages in the folder (CLAUDE.md)
+    if not all(_still(row) for row in state.others):  # the outputs that are not pages in the folder (CLAUDE.md)
         return False
-    if _files_under(state.inputs_dir, ".yaml", recursive=False) != [name for name, _ in state.inputs]:  # an entry came or went
+    try:
+        names = visible(sorted(os.listdir(state.inputs_dir))) if state.inputs_dir else []
+    except OSError:  # no ledger folder: no entries
+        names = []
+    if len(names) != len(state.inputs):  # an entry came or went
         return False
-    return all(_stat(name) == stat for name, stat in state.inputs)  # RACY never equals a size and mtime
+    for name, row in zip(names, state.inputs, strict=True):
+        path = os.path.join(state.inputs_dir, name)
+        if _row(path, _stat(path)) != row:  # RACY never equals a size and mtime
+            return False
+    return True
 
 
-def record(out_dir: str, fp: str, outputs: list[Path], inputs_dir: str = "", entries: list[tuple[str, str]] | None = None) -> None:
+def record(out_dir: str, fp: str, outputs: list[Path], inputs_dir: str = "", entries: list[str] | None = None) -> None:
     """Write the state after a successful run (only when its bytes change): ``entries`` are
-    the ledger's, as ``inputs(inputs_dir, ...)`` found them before the run read one."""
+    the ledger's rows, as ``inputs(inputs_dir, ...)`` found them before the run read one."""
     from pathlib import Path
 
     text = _encode(fp, sorted(str(p) for p in outputs), *snapshot(out_dir, outputs), inputs_dir, entries or [])

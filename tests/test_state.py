@@ -192,27 +192,36 @@ def test_a_ledger_entry_that_comes_or_goes_regenerates(project: Path, change: st
     assert took_shortcut(project)
 
 
-def test_a_run_whose_ledger_changed_after_the_load_keeps_no_state(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The load listed one entry; by the time the run stat-ed the ledger there were two: the
-    pages may show either, so nothing is recorded for the next run to trust."""
+def test_an_entry_written_after_the_load_listed_the_ledger_is_a_change_to_the_next_run(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The load listed one entry; by the time the run stat-ed the ledger there were two. The
+    pages may show either, so the state records only the entry the load listed and the next
+    run, which finds two, takes the full path."""
     from generator import generate as generate_module
     from generator import state
 
     entry = recorded_entry(project)
+    old = time.time_ns() - 60 * 10**9
+    os.utime(entry, ns=(old, old))
     real = state.inputs
 
-    def late(folder: str, since_ns: int) -> list[tuple[str, str]]:
-        shutil.copy2(entry, twin(entry))  # written after the load
-        return real(folder, since_ns)
+    def late(folder: str, names: list[str], since_ns: int) -> list[str]:
+        added = twin(entry)
+        shutil.copy2(entry, added)  # written after the load
+        os.utime(added, ns=(old, old))  # and dated long before the run: only the listing tells
+        return real(folder, names, since_ns)
 
     monkeypatch.setattr(state, "inputs", late)
     monkeypatch.chdir(project)
     options = generate_module.GenerateOptions(config_path="config/agent_engine_envs.yaml", templates_dir="templates", workers=1)
     generate_module.run(options)
-    assert (project / "site-docs" / "matrix.md").exists() and not (project / "site-docs" / STATE_FILE).exists()
     monkeypatch.setattr(state, "inputs", real)
+    planned: list[object] = []
+    real_plan = generate_module.plan
+    monkeypatch.setattr(generate_module, "plan", lambda *args: planned.append(args) or real_plan(*args))
     generate_module.run(options)
-    assert (project / "site-docs" / STATE_FILE).exists()  # the next run keeps one again
+    assert len(planned) == 1  # two entries, one on record: the full path
+    generate_module.run(options)
+    assert len(planned) == 1  # and then the shortcut
 
 
 def test_a_copied_generated_page_is_removed_as_an_orphan(project: Path) -> None:
@@ -309,7 +318,7 @@ def test_a_forked_child_checks_the_ledger_entries_too(many_pages: tuple[Path, st
     entry = folder / "entry.yaml"
     entry.write_text("one\n", encoding="utf-8")
     os.utime(entry, ns=(10**18, 10**18))  # long before the run (2001)
-    state.record(str(out), fp, sorted(out.rglob("*.md")), str(folder), state.inputs(str(folder), time.time_ns()))
+    state.record(str(out), fp, sorted(out.rglob("*.md")), str(folder), state.inputs(str(folder), [entry.name], time.time_ns()))
     assert forked_check(out, fp) == ["True", "True"]
     entry.write_text("one, edited\n", encoding="utf-8")
     assert forked_check(out, fp) == ["True", "False"]
