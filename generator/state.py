@@ -118,10 +118,14 @@ def _row(path: str, stat: str) -> str:
     return f"{path}\t{stat}"
 
 
+def _current(file: str | os.DirEntry[str]) -> str:
+    """The row a file has now (a folder entry's own ``stat`` when given one)."""
+    return _row(file.path if isinstance(file, os.DirEntry) else file, _stat(file))
+
+
 def _still(row: str) -> bool:
     """True when the file a row names has the size and mtime the row records."""
-    path = row.rpartition("\t")[0]  # the size and mtime hold no tab
-    return _row(path, _stat(path)) == row
+    return _current(row.rpartition("\t")[0]) == row  # the size and mtime hold no tab
 
 
 def inputs(folder: str, names: list[str], since_ns: int) -> list[str]:
@@ -147,7 +151,7 @@ def snapshot(out_dir: str, outputs: list[Path]) -> tuple[list[str], list[str]]:
     entries = markdown_entries(out_dir)
     listed = {entry.path for entry in entries}
     others = sorted({str(p) for p in outputs} - listed)
-    return [_row(entry.path, _stat(entry)) for entry in entries], [_row(name, _stat(name)) for name in others]
+    return [_current(entry) for entry in entries], [_current(name) for name in others]
 
 
 class Recorded:
@@ -288,7 +292,7 @@ def _unchanged(out_dir: str, state: Recorded) -> bool:
     if len(entries) != len(state.pages):  # a Markdown file came or went
         return False
     for entry, row in zip(entries, state.pages, strict=True):  # in the same order
-        if _row(entry.path, _stat(entry)) != row:
+        if _current(entry) != row:
             return False
     if not all(_still(row) for row in state.others):  # the outputs that are not pages in the folder (CLAUDE.md)
         return False
@@ -298,11 +302,8 @@ def _unchanged(out_dir: str, state: Recorded) -> bool:
         names = []
     if len(names) != len(state.inputs):  # an entry came or went
         return False
-    for name, row in zip(names, state.inputs, strict=True):
-        path = os.path.join(state.inputs_dir, name)
-        if _row(path, _stat(path)) != row:  # RACY never equals a size and mtime
-            return False
-    return True
+    folder = state.inputs_dir
+    return all(_current(os.path.join(folder, name)) == row for name, row in zip(names, state.inputs, strict=True))  # RACY never equals a size and mtime
 
 
 def record(out_dir: str, fp: str, outputs: list[Path], inputs_dir: str = "", entries: list[str] | None = None) -> None:
