@@ -739,6 +739,12 @@ def run() -> None:
     global _ENDS_PROCESS
     _ENDS_PROCESS = True
     gc.disable()
+    # argparse passes each of its own strings through gettext, which looks for a catalog on
+    # disk every time and imports ``locale`` on the first look: ~2.5 ms of a ``validate`` of
+    # a small config. promotion speaks English only (its own help is English) and CPython
+    # ships no catalog for argparse, so the command asks for none. (``main`` alone, as the
+    # tests and the plugin call it, leaves argparse as it is.)
+    argparse._ = str  # type: ignore[attr-defined]
     try:
         code = main()
     except SystemExit as exc:  # --help and --version

@@ -118,8 +118,10 @@ class Kind(_Declaration):
 
     #: the reference page's Type column
     type_name = "string"
-    #: for string kinds, what the loader's fast path checks inline: (enum or None, compiled pattern or None)
-    quick: tuple[tuple[str, ...] | None, re.Pattern[str] | None] | None = None
+    def quick(self) -> tuple[tuple[str, ...] | None, re.Pattern[str] | None] | None:
+        """For string kinds, what the loader's fast path checks inline: (enum or None,
+        compiled pattern or None)."""
+        return None
 
     def __init__(self, doc: str = "", *, default: Any = REQUIRED, example: str = "", former: tuple[str, ...] = ()) -> None:
         self.doc = doc
@@ -153,11 +155,10 @@ class Kind(_Declaration):
 class String(Kind):
     """A non-blank string."""
 
-    __slots__ = ("quick",)
+    __slots__ = ()
 
-    def __init__(self, doc: str, **field: Any) -> None:
-        super().__init__(doc, **field)
-        self.quick = (None, None)
+    def quick(self) -> tuple[tuple[str, ...] | None, re.Pattern[str] | None] | None:
+        return None, None
 
     def load(self, walker: _Walker, node: yaml.Node, path: str, field: str) -> str | None:
         if not isinstance(node, yaml.ScalarNode) or node.tag != STR_TAG:
@@ -200,7 +201,9 @@ class Choice(String):
     def __init__(self, values: tuple[str, ...], doc: str, **field: Any) -> None:
         super().__init__(doc, **field)
         self.values = values
-        self.quick = (values, None)
+
+    def quick(self) -> tuple[tuple[str, ...] | None, re.Pattern[str] | None] | None:
+        return self.values, None
 
     def refuse(self, value: str, field: str) -> tuple[str, str, str] | None:
         if value in self.values:
@@ -233,13 +236,21 @@ class Supported(Choice):
 class Pattern(String):
     """A string matching a regular expression."""
 
-    __slots__ = ("pattern", "regex")
+    __slots__ = ("pattern", "_regex")
 
     def __init__(self, pattern: str, doc: str, **field: Any) -> None:
         super().__init__(doc, **field)
         self.pattern = pattern
-        self.regex = re.compile(pattern)
-        self.quick = (None, self.regex)
+        self._regex: re.Pattern[str] | None = None  # compiled on first use, not at import
+
+    @property
+    def regex(self) -> re.Pattern[str]:
+        if self._regex is None:
+            self._regex = re.compile(self.pattern)
+        return self._regex
+
+    def quick(self) -> tuple[tuple[str, ...] | None, re.Pattern[str] | None] | None:
+        return None, self.regex
 
     def refuse(self, value: str, field: str) -> tuple[str, str, str] | None:
         if self.regex.match(value):
@@ -516,8 +527,9 @@ class Object(_Nested):
         self.cls = cls
         self.fields = fields
         self.by_name = {field.name: field for field in fields}
-        #: string keys the fast path checks inline
-        self.quick_fields = {field.name: field.quick for field in fields if field.quick is not None}
+        #: string keys the fast path checks inline, made on the first read (their patterns
+        #: are compiled then: a kind never read, such as a ledger entry's, compiles none)
+        self.quick_fields: dict[str, tuple[tuple[str, ...] | None, re.Pattern[str] | None]] | None = None
         #: an entry of a map: the map sets its ``key``
         self.keyed = "key" in getattr(cls, "__slots__", ())
         self.schema_name = schema_name
@@ -540,6 +552,8 @@ class Object(_Nested):
         """Set the keys written in the file; False when one was refused. A key that is a
         known key misspelt goes into ``renamed`` (its rename was reported)."""
         quick_fields, by_name, locations = self.quick_fields, self.by_name, obj.locations
+        if quick_fields is None:
+            quick_fields = self.quick_fields = {field.name: quick for field in self.fields if (quick := field.quick()) is not None}
         ok = True
         for key, key_node, value_node in entries.values():
             # Most values are plain strings that pass: check them here, as String.load
@@ -699,7 +713,7 @@ class WebUrlOrPath(Pattern):
 
 #: The placeholders a commit message template may hold.
 COMMIT_PLACEHOLDERS = ("agent", "env")
-_PLACEHOLDER_RE = re.compile(r"\{[^{}]*\}?|\}")
+_PLACEHOLDER = r"\{[^{}]*\}?|\}"  # compiled by `re` when a message is refused, not at import
 
 
 class CommitTemplate(Pattern):
@@ -717,7 +731,7 @@ class CommitTemplate(Pattern):
         if self.regex.match(value):
             return None
         allowed = " and ".join(f"`{{{name}}}`" for name in COMMIT_PLACEHOLDERS)
-        for match in _PLACEHOLDER_RE.finditer(value):
+        for match in re.finditer(_PLACEHOLDER, value):
             if match.group()[1:-1] not in COMMIT_PLACEHOLDERS or match.group()[-1] != "}":
                 return (
                     f"unknown placeholder `{clip(match.group())}` in `{field}`: only {allowed} are replaced",

@@ -411,7 +411,8 @@ def _syntax_hint(message: str) -> str:
 
 _BOM = b"\xef\xbb\xbf"
 _BREAKS = "\r\n"
-_NON_ASCII_RE = re.compile("[^\x00-\x7f]")
+#: Patterns of the explanations only: `re` compiles them when a problem is explained, not at import.
+_NON_ASCII = "[^\x00-\x7f]"
 
 
 class SourceMap:
@@ -494,7 +495,7 @@ class SourceMap:
             positions = self._non_ascii = []
             extra = self._extra_bytes
             total = 0
-            for match in _NON_ASCII_RE.finditer(self.text):
+            for match in re.finditer(_NON_ASCII, self.text):
                 positions.append(match.start())
                 total += len(match.group().encode("utf-8")) - 1
                 extra.append(total)
@@ -740,7 +741,7 @@ def load_edited(config: model.Config, data: bytes, replaced: list[tuple[Span, st
             return None
         line_end = text.find("\n", end)
         rest = text[end : len(text) if line_end < 0 else line_end]
-        if "\n" in text[start:end] or "\r" in text[start:end] or not _REST_OF_LINE_RE.match(rest):
+        if "\n" in text[start:end] or "\r" in text[start:end] or not re.match(_REST_OF_LINE, rest, re.DOTALL):
             return None
         alone = _alone(new_text, rest)
         if alone is None:
@@ -789,7 +790,7 @@ def _read_edited(source: SourceMap, text: str, size: int, edits: list[tuple[yaml
 
 
 #: What may follow an edited value on its line for ``load_edited``: spaces, a comment.
-_REST_OF_LINE_RE = re.compile(r"[ \t]*(?:#.*)?\r?\Z", re.DOTALL)
+_REST_OF_LINE = r"[ \t]*(?:#.*)?\r?\Z"
 
 
 def _alone(text: str, rest: str) -> yaml.ScalarNode | None:
@@ -828,7 +829,7 @@ def _resolve_pairs(config: model.Config) -> None:
         promotion.source, promotion.target = by_key.get(key, (None, None))
         promotion.legacy_inherit = None
         checks = promotion.required_checks
-        match = model.LEGACY_INHERIT_RE.match(checks[0].name) if checks and checks[0].command is None else None
+        match = re.match(model.LEGACY_INHERIT, checks[0].name) if checks and checks[0].command is None else None
         if match and promotion.inherit_checks_from is None and match["step"] in config.promotion and match["step"] != key:
             # The seed's `- "All dev_to_stage checks"`: inheritance, said as a check (rule PR011 warns).
             promotion.legacy_inherit = checks[0]

@@ -287,7 +287,7 @@ def is_placeholder(engine_id: str) -> bool:
 
 
 #: How the seed's config writes inheritance: a check named after the step it inherits from.
-LEGACY_INHERIT_RE = re.compile(r"^All (?P<step>[a-z0-9_-]+) checks$")
+LEGACY_INHERIT = r"^All (?P<step>[a-z0-9_-]+) checks$"  # rarely met: `re` compiles it on first use
 
 
 def pair_key(source: str, target: str) -> str:

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from .loader import _Walker
 
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_WEEKLY_RE = re.compile(r"^(\w{3}) ([0-9]{1,2}):([0-9]{2}) - (\w{3}) ([0-9]{1,2}):([0-9]{2})$")
+_WEEKLY = r"^(\w{3}) ([0-9]{1,2}):([0-9]{2}) - (\w{3}) ([0-9]{1,2}):([0-9]{2})$"  # only freezes use it: compiled by `re` then
 _WEEK_MINUTES = 7 * 24 * 60
 _KEYS = ("from", "until", "weekly", "timezone", "reason")
 
@@ -154,7 +154,7 @@ class FreezeWindow(Kind):
             "description": "A freeze window: fixed (`from`, `until`: ISO-8601 with an offset) or weekly (`weekly: \"Fri 16:00 - Mon 08:00\"` and an IANA `timezone`).",
             "oneOf": [
                 {"type": "object", "additionalProperties": False, "required": ["from", "until"], "properties": {"from": text, "until": text, "reason": text}},
-                {"type": "object", "additionalProperties": False, "required": ["weekly", "timezone"], "properties": {"weekly": {**text, "pattern": _WEEKLY_RE.pattern}, "timezone": text, "reason": text}},
+                {"type": "object", "additionalProperties": False, "required": ["weekly", "timezone"], "properties": {"weekly": {**text, "pattern": _WEEKLY}, "timezone": text, "reason": text}},
             ],
         }
 
@@ -191,7 +191,7 @@ def _weekly(walker: _Walker, window: Window, values: dict[str, Any], node: Any, 
     if "from" in values or "until" in values:
         walker.problem(node, path, "a window is weekly (`weekly`, `timezone`) or fixed (`from`, `until`), not both", "split it into two windows", "freeze")
         return False
-    match = _WEEKLY_RE.match(text)
+    match = re.match(_WEEKLY, text)
     where = f"{path}.weekly"
     if match is None:
         walker.problem(value_node, where, f"`{clip(text)}` is not a weekly window", 'write e.g. `weekly: "Fri 16:00 - Mon 08:00"` (days Mon-Sun, 24-hour times)', "freeze")
