@@ -16,7 +16,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from . import ledger, model
+from . import ledger, model, paths
 
 TYPE_CHECKING = False  # typing costs ~2 ms of every run; its names are for the type checker only
 if TYPE_CHECKING:
@@ -124,7 +124,7 @@ def record(plan: Plan, results: list[Result], by: str | None, now: str | None) -
     """One ``checks`` entry per agent whose source engine is real, bound to that engine."""
     from .writer import write_files
 
-    folder = Path(ledger.ledger_dir(plan.config_path))
+    folder = Path(paths.ledger_dir(plan.config_path))
     verdict = "failed" if any(r.failed for r in results) else "passed"
     details = {"result": verdict, "from": plan.source, "to": plan.target}
     for index, result in enumerate(results, 1):

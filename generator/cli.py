@@ -542,9 +542,9 @@ def cmd_checks(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_history(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from . import ledger, views
+    from . import ledger, paths, views
 
-    rows = views.entry_rows(ledger.history(ledger.load_entries(ledger.ledger_dir(args.config)), args.agent, args.env))
+    rows = views.entry_rows(ledger.history(ledger.load_entries(paths.ledger_dir(args.config)), args.agent, args.env))
     if args.format == OutputFormat.JSON.value:
         _json(rows, out)
         return ExitCode.OK

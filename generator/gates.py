@@ -23,15 +23,20 @@ from __future__ import annotations
 import datetime as dt
 import os
 
-from . import ledger, model
+from . import model
 from .kinds import duration_seconds, duration_words
+from .paths import ledger_dir
 from .windows import frozen_at, in_zone, iso
 
 TYPE_CHECKING = False  # typing costs ~2 ms of every run; its names are for the type checker only
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Literal
 
+    from . import ledger
     from .model import Agent, AgentEnvironment, Config
+
+# The ledger's reader (``generator/ledger.py``) is imported by the methods that read entries,
+# not here: ``validate`` of a config with no ledger folder never needs it (~1 ms).
 
 
 def now_utc(value: str | None = None) -> dt.datetime:
@@ -71,38 +76,45 @@ class Gates:
 
     @classmethod
     def for_config(cls, config_path: str | os.PathLike[str], now: dt.datetime | None) -> Gates:
-        folder = ledger.ledger_dir(config_path)
+        folder = ledger_dir(config_path)
+        if not os.path.lexists(folder):  # no ledger yet (ledger.scan says the same, after its import)
+            return cls(folder, [], now)
+        from . import ledger
+
         return cls(folder, ledger.scan(folder), now)
 
     def entry(self, name: ledger.EntryName) -> ledger.Entry:
         cached = self._entries.get(name.name)
         if cached is None:
+            from . import ledger
+
             path = os.path.join(self.folder, name.name)
             with open(path, "rb") as file:
                 cached = self._entries[name.name] = ledger.parse_entry(path, file.read(), name)
         return cached
 
-    def _newest(self, agent: str, env: str, action: ledger.Action, engine: str | None) -> list[ledger.EntryName]:
-        found = [n for n in self._by_cell.get((agent, env), []) if n.action is action and (engine is None or n.engine == engine)]
+    def _newest(self, agent: str, env: str, action: Literal["APPROVE", "CHECKS", "RECORD"], engine: str | None) -> list[ledger.EntryName]:
+        """The entries of one cell for ``action`` (a ``ledger.Action``'s name: no import here), newest first."""
+        found = [n for n in self._by_cell.get((agent, env), []) if n.action.name == action and (engine is None or n.engine == engine)]
         return sorted(found, key=lambda n: (n.at, n.name), reverse=True)
 
     # --- the four gates -------------------------------------------------------------------
 
     def approval(self, agent: str, target: str, engine: str | None) -> ledger.Entry | None:
         """The newest approval into ``target`` for the source engine number ``engine``."""
-        names = self._newest(agent, target, ledger.Action.APPROVE, engine)
+        names = self._newest(agent, target, "APPROVE", engine)
         return self.entry(names[0]) if names else None
 
     def stale_approval(self, agent: str, target: str) -> ledger.Entry | None:
         """The newest approval into ``target`` for any engine (to say which engine it was for)."""
-        names = self._newest(agent, target, ledger.Action.APPROVE, None)
+        names = self._newest(agent, target, "APPROVE", None)
         return self.entry(names[0]) if names else None
 
     def validated_at(self, agent: str, source: str, engine: str | None) -> dt.datetime | None:
         """When the ledger first recorded ``source`` as validated on its current engine, in the
         run of entries that kept it so (re-recording `validated` does not restart the soak)."""
         since = None
-        for name in self._newest(agent, source, ledger.Action.RECORD, engine):
+        for name in self._newest(agent, source, "RECORD", engine):
             entry = self.entry(name)
             if entry.status_after != "validated":
                 break
@@ -112,7 +124,7 @@ class Gates:
         return since
 
     def recorded_checks(self, agent: str, target: str, engine: str | None) -> ledger.Entry | None:
-        names = self._newest(agent, target, ledger.Action.CHECKS, engine)
+        names = self._newest(agent, target, "CHECKS", engine)
         return self.entry(names[0]) if names else None
 
     def blockers(self, config: Config, agent: Agent, source: str, target: str, src: AgentEnvironment) -> list[tuple[Any, str, str, str]]:

@@ -12,6 +12,7 @@ from . import rules
 from .errors import Location, Problem, SelectionError, WriteRefused
 from .loader import load_config
 from .model import Config
+from .paths import ledger_dir
 from .writer import Action, FileChange, PlannedFile, apply_changes, plan_changes, stamp_page
 
 TYPE_CHECKING = False  # typing costs ~2 ms of every run; its names are for the type checker only
@@ -196,7 +197,7 @@ def load_and_check(options: GenerateOptions) -> Loaded:
 
     config_path = options.resolve_str(options.config_path)
     config = load_config(config_path, display=options.display(options.config_path), keep_nodes=options.keep_nodes)
-    folder = ledger.ledger_dir(config_path)
+    folder = ledger_dir(config_path)
     history = ledger.scan(folder)
     return Loaded(config, config_path, history, check(config, options.gate, history, folder))
 
@@ -214,7 +215,7 @@ def plan(options: GenerateOptions, loaded: Loaded | None = None) -> tuple[Config
     config, violations = loaded.config, loaded.violations
     from .gates import Gates
 
-    folder = ledger.ledger_dir(loaded.config_path)
+    folder = ledger_dir(loaded.config_path)
     entries = ledger.load_entries(folder) if loaded.history else []
     # The pages show approvals and recorded checks; freeze and soak depend on the clock, so
     # the pages state their windows and times instead of judging them (now=None).
@@ -277,8 +278,6 @@ def run(options: GenerateOptions, write: bool = True) -> GenerateResult:
     recorded = matching.result() if matching is not None else None
     if recorded is not None:
         return GenerateResult(config, None, warnings, 0, recorded, _displayer(options))
-    from .ledger import ledger_dir
-
     folder = ledger_dir(loaded.config_path)
     entries = state.inputs(folder, [entry.name for entry in loaded.history], started)  # before plan reads one
     config, changes, violations = plan(options, loaded)

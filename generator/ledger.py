@@ -25,6 +25,7 @@ from enum import Enum
 from . import model
 from .errors import ConfigError, Location, Problem
 from .kinds import IDENTIFIER_PATTERN, Bool, Choice, Map, Pattern, String
+from .paths import LEDGER_DIR_NAME
 
 TYPE_CHECKING = False  # typing costs ~2 ms of every run; its names are for the type checker only
 if TYPE_CHECKING:
@@ -34,8 +35,6 @@ if TYPE_CHECKING:
 
     Named = TypeVar("Named", "Entry", "EntryName")
 
-#: The folder beside the config that holds the entries.
-LEDGER_DIR_NAME = "ledger"
 ENTRY_SUFFIX = ".yaml"
 HEADER = "# promotion ledger entry: written by promotion record; do not edit\n"
 #: Entries are a few hundred bytes; anything this large is not one.
@@ -145,14 +144,6 @@ class PreviousEngine:
 
 
 # --- paths, people, commits ------------------------------------------------------------
-
-
-def ledger_dir(config_path: str | os.PathLike[str]) -> str:
-    """The ledger folder of the config at ``config_path``: ``<its folder>/ledger``.
-
-    A ``str``, not a ``Path``: ``validate`` reads the ledger, and importing ``pathlib``
-    (with ``urllib.parse`` and ``ipaddress``) costs ~4 ms of every such run."""
-    return os.path.join(os.path.dirname(os.fspath(config_path)), LEDGER_DIR_NAME)
 
 
 def default_by(folder: str | os.PathLike[str]) -> str:

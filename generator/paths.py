@@ -1,4 +1,5 @@
-"""Where the built-in templates live (kept apart from render.py so finding them does not import Jinja2)."""
+"""Where the built-in templates and the ledger live, kept apart from the modules that read them:
+finding the templates must not import Jinja2 (render.py), nor finding the ledger its reader (ledger.py)."""
 
 from __future__ import annotations
 
@@ -11,3 +12,15 @@ def builtin_templates_dir() -> str:
     here = os.path.dirname(os.path.realpath(__file__))
     packaged = os.path.join(here, "templates")
     return packaged if os.path.isdir(packaged) else os.path.join(os.path.dirname(here), "templates")
+
+
+#: The folder beside the config that holds the ledger's entries.
+LEDGER_DIR_NAME = "ledger"
+
+
+def ledger_dir(config_path: str | os.PathLike[str]) -> str:
+    """The ledger folder of the config at ``config_path``: ``<its folder>/ledger``.
+
+    A ``str``, not a ``Path``: ``validate`` reads the ledger, and importing ``pathlib``
+    (with ``urllib.parse`` and ``ipaddress``) costs ~4 ms of every such run."""
+    return os.path.join(os.path.dirname(os.fspath(config_path)), LEDGER_DIR_NAME)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from . import ledger, model, rules
+from . import ledger, model, paths, rules
 from .errors import Location, Problem, SelectionError, UsageError
 
 TYPE_CHECKING = False  # typing costs ~2 ms of every run; its names are for the type checker only
@@ -84,7 +84,7 @@ def record(config_path: str, change: Change, *, display: str | None = None, dry_
     (nothing written), SelectionError for an unknown agent or environment.
     """
     path = Path(config_path)
-    folder = Path(ledger.ledger_dir(path))
+    folder = Path(paths.ledger_dir(path))
     with _locked(folder, dry_run):
         # Read under the lock: a record that waited for another one sees its edit.
         from .loader import load_config_bytes, read_config_bytes
@@ -108,7 +108,7 @@ def rollback_target(config_path: str, agent: str, env: str, to_engine: str | Non
 
     config = load_config(config_path, display=display)
     current = _env(config, agent, env)
-    entries = ledger.load_entries(ledger.ledger_dir(config_path))
+    entries = ledger.load_entries(paths.ledger_dir(config_path))
     earlier = ledger.previous_engines(entries, agent, env, current.engine_id)
     where = current.loc("engine_id")
     if not earlier:
@@ -281,7 +281,7 @@ def approve(config_path: str, source: str, target: str, agent: str, by: str, lin
     config = load_config(config_path)
     views.select_step(config, source, target)
     keys = views.select_agents(config, agent)
-    folder = Path(ledger.ledger_dir(config_path))
+    folder = Path(paths.ledger_dir(config_path))
     problems = []
     entries = []
     for key in keys:

@@ -579,14 +579,16 @@ def test_e2e_validate_imports_no_jinja_or_mkdocs() -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"OK: {PLACEHOLDER_FIXTURE} passes")
 
-def test_e2e_the_command_asks_gettext_for_nothing() -> None:
-    # argparse's strings go through gettext, whose first look imports `locale` (~2.5 ms of a
-    # small validate, budget 1.3x `import yaml`); the console command skips the lookups.
+def test_e2e_validate_without_a_ledger_imports_no_locale_and_no_ledger_reader() -> None:
+    # Budget: 1.3x `import yaml`. argparse's strings go through gettext, whose first look
+    # imports `locale` (~2.5 ms of a small validate): the console command skips the lookups.
+    # With no ledger folder beside the config, the ledger's reader is not imported (~1 ms).
     result = e2e(PYTHON, "-X", "importtime", PROMOTION, "validate", "--config", PLACEHOLDER_FIXTURE)
     assert result.returncode == 0, result.stderr
     imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
     assert "generator.rules" in imported  # the listing is real
     assert "locale" not in imported
+    assert "generator.gates" in imported and "generator.ledger" not in imported
     assert result.stdout.startswith(f"OK: {PLACEHOLDER_FIXTURE} passes")
 
 

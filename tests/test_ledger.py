@@ -12,6 +12,7 @@ from conftest import mutate, where
 from generator import ledger
 from generator.errors import ConfigError, ExitCode, WriteRefused
 from generator.ledger import Action
+from generator.paths import ledger_dir
 
 DEV_1 = "projects/bobs-brain-dev/locations/us-central1/reasoningEngines/4971253843961757696"
 DEV_2 = "projects/bobs-brain-dev/locations/us-central1/reasoningEngines/3315572609187643392"
@@ -46,9 +47,9 @@ def problems_of(path: Path) -> list:
 
 
 def test_ledger_dir_is_beside_the_config() -> None:
-    assert Path(ledger.ledger_dir("config/agent_engine_envs.yaml")) == Path("config/ledger")
-    assert ledger.ledger_dir("c.yaml") == "ledger"
-    assert Path(ledger.ledger_dir("/x/y/c.yaml")) == Path("/x/y/ledger")
+    assert Path(ledger_dir("config/agent_engine_envs.yaml")) == Path("config/ledger")
+    assert ledger_dir("c.yaml") == "ledger"
+    assert Path(ledger_dir("/x/y/c.yaml")) == Path("/x/y/ledger")
 
 
 def test_a_name_says_time_agent_env_action_engine() -> None:
