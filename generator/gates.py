@@ -25,7 +25,7 @@ import os
 
 from . import model
 from .kinds import duration_seconds, duration_words
-from .paths import ledger_dir
+from .paths import ledger_dir, ledger_names
 from .windows import frozen_at, in_zone, iso
 
 TYPE_CHECKING = False  # typing costs ~2 ms of every run; its names are for the type checker only
@@ -77,11 +77,7 @@ class Gates:
     @classmethod
     def for_config(cls, config_path: str | os.PathLike[str], now: dt.datetime | None) -> Gates:
         folder = ledger_dir(config_path)
-        if not os.path.lexists(folder):  # no ledger yet (ledger.scan says the same, after its import)
-            return cls(folder, [], now)
-        from . import ledger
-
-        return cls(folder, ledger.scan(folder), now)
+        return cls(folder, ledger_names(folder), now)
 
     def entry(self, name: ledger.EntryName) -> ledger.Entry:
         cached = self._entries.get(name.name)

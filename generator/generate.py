@@ -12,7 +12,7 @@ from . import rules
 from .errors import Location, Problem, SelectionError, WriteRefused
 from .loader import load_config
 from .model import Config
-from .paths import ledger_dir
+from .paths import ledger_dir, ledger_names
 from .writer import Action, FileChange, PlannedFile, apply_changes, plan_changes, stamp_page
 
 TYPE_CHECKING = False  # typing costs ~2 ms of every run; its names are for the type checker only
@@ -193,12 +193,10 @@ def load_and_check(options: GenerateOptions) -> Loaded:
     """Load the config, list its ledger and run every rule (and the gate): ConfigError,
     InvalidConfig or NotReady on failure. The ledger is read by its file names only (fast);
     ``plan`` parses the entries when it renders."""
-    from . import ledger
-
     config_path = options.resolve_str(options.config_path)
     config = load_config(config_path, display=options.display(options.config_path), keep_nodes=options.keep_nodes)
     folder = ledger_dir(config_path)
-    history = ledger.scan(folder)
+    history = ledger_names(folder)
     return Loaded(config, config_path, history, check(config, options.gate, history, folder))
 
 

@@ -28,7 +28,6 @@ import os
 
 from . import __version__
 from .errors import WriteRefused
-from .ledger import visible
 from .parallel import single_threaded, stop
 from .writer import markdown_entries, write_files
 
@@ -297,9 +296,14 @@ def _unchanged(out_dir: str, state: Recorded) -> bool:
     if not all(_still(row) for row in state.others):  # the outputs that are not pages in the folder (CLAUDE.md)
         return False
     try:
-        names = visible(sorted(os.listdir(state.inputs_dir))) if state.inputs_dir else []
+        listed = sorted(os.listdir(state.inputs_dir)) if state.inputs_dir else []
     except OSError:  # no ledger folder: no entries
-        names = []
+        listed = []
+    names = []
+    if listed:
+        from .ledger import visible  # here: a no-op run with no ledger never imports the ledger's reader
+
+        names = visible(listed)
     if len(names) != len(state.inputs):  # an entry came or went
         return False
     folder = state.inputs_dir
