@@ -118,6 +118,7 @@ class Kind(_Declaration):
 
     #: the reference page's Type column
     type_name = "string"
+
     def quick(self) -> tuple[tuple[str, ...] | None, re.Pattern[str] | None] | None:
         """For string kinds, what the loader's fast path checks inline: (enum or None,
         compiled pattern or None)."""
