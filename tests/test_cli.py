@@ -579,6 +579,7 @@ def test_e2e_validate_imports_no_jinja_or_mkdocs() -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"OK: {PLACEHOLDER_FIXTURE} passes")
 
+
 def test_e2e_validate_without_a_ledger_imports_no_locale_and_no_ledger_reader() -> None:
     # Budget: 1.3x `import yaml`. argparse's strings go through gettext, whose first look
     # imports `locale` (~2.5 ms of a small validate): the console command skips the lookups.
@@ -590,7 +591,6 @@ def test_e2e_validate_without_a_ledger_imports_no_locale_and_no_ledger_reader() 
     assert "locale" not in imported
     assert "generator.gates" in imported and "generator.ledger" not in imported
     assert result.stdout.startswith(f"OK: {PLACEHOLDER_FIXTURE} passes")
-
 
 
 @pytest.mark.parametrize("argv", [("show",), ("path", "--from-env", "dev", "--to-env", "stage")])
