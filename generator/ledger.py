@@ -54,7 +54,7 @@ class Action(Enum):
 
 
 #: Actions that set the environment's engine: history of engines is read from these only.
-ENGINE_ACTIONS = frozenset([Action.RECORD, Action.ROLLBACK])
+ENGINE_ACTIONS = (Action.RECORD, Action.ROLLBACK)  # a tuple: ``in`` compares by identity (an Enum's hash is Python code)
 
 _NAME_PART = r"[a-z0-9][a-z0-9_-]{0,62}"
 #: A time as the name writes it: fixed width, so names sort by time as plain strings.
@@ -72,18 +72,24 @@ COMMIT_PATTERN = r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$"
 class EntryName:
     """What an entry's file name says: time, agent, environment, action, engine number."""
 
-    __slots__ = ("name", "at", "agent", "env", "action", "engine", "suffix")
+    __slots__ = ("name", "agent", "env", "action", "engine", "suffix")
 
-    def __init__(self, name: str, at: str, agent: str, env: str, action: Action, engine: str | None, suffix: str) -> None:
+    def __init__(self, name: str, agent: str, env: str, action: Action, engine: str | None, suffix: str) -> None:
+        #: the file name; it starts with the time (fixed width), so names sort by time
         self.name = name
-        #: UTC ISO-8601 with microseconds and Z, as in the entry's `at`
-        self.at = at
         self.agent = agent
         self.env = env
         self.action = action
         #: the engine number after the action, None for `none`
         self.engine = engine
         self.suffix = suffix
+
+    @property
+    def at(self) -> str:
+        """UTC ISO-8601 with microseconds and Z, as in the entry's `at`, from the name's time.
+        Made when asked: ``validate`` scans every entry and looks at the times of a few."""
+        stamp = self.name
+        return f"{stamp[0:4]}-{stamp[4:6]}-{stamp[6:8]}T{stamp[9:11]}:{stamp[11:13]}:{stamp[13:15]}{stamp[15:23]}"
 
     def __repr__(self) -> str:
         return f"EntryName({self.name!r})"
@@ -334,9 +340,8 @@ _ACTION_BY_VALUE = {action.value: action for action in Action}  # a dict lookup:
 
 
 def _entry_name(name: str, parts: tuple[str, ...]) -> EntryName:
-    stamp, agent, env, action, engine, suffix = parts
-    at = f"{stamp[0:4]}-{stamp[4:6]}-{stamp[6:8]}T{stamp[9:11]}:{stamp[11:13]}:{stamp[13:15]}{stamp[15:]}"
-    return EntryName(name, at, agent, env, _ACTION_BY_VALUE[action], None if engine == NO_ENGINE else engine, suffix)
+    _, agent, env, action, engine, suffix = parts
+    return EntryName(name, agent, env, _ACTION_BY_VALUE[action], None if engine == NO_ENGINE else engine, suffix)
 
 
 def visible(names: Iterable[str]) -> list[str]:
@@ -402,16 +407,8 @@ def _scan_fast(names: list[str]) -> list[EntryName] | None:
         return None  # a name that is not an entry's
     by_value = _ACTION_BY_VALUE
     return [
-        EntryName(
-            name,
-            f"{stamp[0:4]}-{stamp[4:6]}-{stamp[6:8]}T{stamp[9:11]}:{stamp[11:13]}:{stamp[13:15]}{stamp[15:]}",
-            agent,
-            env,
-            by_value[action],
-            None if engine == NO_ENGINE else engine,
-            suffix,
-        )
-        for name, stamp, agent, env, action, engine, suffix in rows
+        EntryName(name, agent, env, by_value[action], None if engine == NO_ENGINE else engine, suffix)
+        for name, _, agent, env, action, engine, suffix in rows
     ]
 
 

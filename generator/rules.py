@@ -452,14 +452,16 @@ def ledger_matches_config(this: Rule, config: Config, history: Sequence[Any]) ->
     before any entry exists is fine: its history starts at the first record. A warning only."""
     from .ledger import ENGINE_ACTIONS
 
-    # One pass; the newest per agent and environment (a later item wins a tie, as before).
+    # One pass; the newest per agent and environment. An entry's name starts with its time
+    # (fixed width), so the greater name is the newer entry (and of two at the same
+    # microsecond, the one with the greater name wins, in any order of ``history``).
     latest: dict[tuple[str, str], Any] = {}
     get = latest.get
     for item in history:
         if item.action in ENGINE_ACTIONS:
             key = (item.agent, item.env)
             seen = get(key)
-            if seen is None or item.at >= seen.at:
+            if seen is None or item.name > seen.name:
                 latest[key] = item
     for (agent_key, env_name), item in latest.items():
         agent = config.agents.get(agent_key)

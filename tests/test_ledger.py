@@ -108,6 +108,7 @@ def test_scan_sorts_by_time_skips_dotfiles_and_opens_nothing(tmp_path: Path) -> 
     (tmp_path / ".gitkeep").write_text("")
     (tmp_path / f".{later.key}.x1y2.tmp").write_text("")  # an interrupted write
     assert [name.name for name in ledger.scan(tmp_path)] == [earlier.key, later.key]
+    assert [name.at for name in ledger.scan(tmp_path)] == [earlier.at, later.at]  # the entries' own times, from the names
     assert ledger.scan(tmp_path / "missing") == []
     assert ledger.NAME_EXAMPLE and ledger.parse_name(ledger.NAME_EXAMPLE)
 

@@ -207,6 +207,12 @@ BREAKING = [
         "is not the one the ledger last recorded for `bob` in `dev` (`42`, 2026-12-01)",
         history=(entry_name("bob", "dev", "1000000000000000001", "20261130T100000.000000Z"), entry_name("bob", "dev", "42")),
     ),
+    Case(  # the newest entry decides, wherever it stands in the history
+        "PR012-newest-listed-first", "PR012", "deployed", unchanged,
+        (Spot(f"{BOB}.dev.engine_id", "engine_id: projects/bobs-brain-dev/locations/us-central1/reasoningEngines/1000000000000000001", "projects/"),),
+        "is not the one the ledger last recorded for `bob` in `dev` (`42`, 2026-12-01)",
+        history=(entry_name("bob", "dev", "42"), entry_name("bob", "dev", "1000000000000000001", "20261130T100000.000000Z")),
+    ),
     Case(
         "PR011-seed-inheritance-line", "PR011", "shipped",
         promotion(DEV_TO_STAGE, STAGE_TO_PROD.replace("      - Stage smoke tests passing\n", '      - "All dev_to_stage checks"\n      - Stage smoke tests passing\n')),
@@ -247,6 +253,7 @@ PASSING = [
     Case("PR010-other-agents-blocked", "PR010", "deployed", env("foreman", "prod", engine_id="TODO-SET-PROD-ENGINE-ID", status="pending"), step=("stage", "prod", ["bob"])),
     Case("PR011-inherit-key", "PR011", "shipped", unchanged),
     Case("PR012-latest-entry-matches", "PR012", "deployed", unchanged, history=(entry_name("bob", "dev", "42", "20261130T100000.000000Z"), entry_name("bob", "dev", "1000000000000000001"))),
+    Case("PR012-latest-entry-listed-first-matches", "PR012", "deployed", unchanged, history=(entry_name("bob", "dev", "1000000000000000001"), entry_name("bob", "dev", "42", "20261130T100000.000000Z"))),
     Case("PR012-entry-for-an-agent-no-longer-in-the-config", "PR012", "deployed", unchanged, history=(entry_name("ghost", "dev", "77"),)),
     Case("PR012-approvals-do-not-set-engines", "PR012", "deployed", unchanged, history=(entry_name("bob", "dev", "1000000000000000001", "20261130T100000.000000Z"), entry_name("bob", "dev", "42", action="approve"))),
     Case("PR011-unknown-step-is-a-plain-check", "PR011", "shipped", promotion(DEV_TO_STAGE, STAGE_TO_PROD.replace("      - Stage smoke tests passing\n", '      - "All qa_to_stage checks"\n'))),
