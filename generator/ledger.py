@@ -59,8 +59,9 @@ ENGINE_ACTIONS = (Action.RECORD, Action.ROLLBACK)  # a tuple: ``in`` compares by
 _NAME_PART = r"[a-z0-9][a-z0-9_-]{0,62}"
 #: A time as the name writes it: fixed width, so names sort by time as plain strings.
 _NAME_TIME = r"[0-9]{4}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])T(?:[01][0-9]|2[0-3])[0-5][0-9][0-5][0-9]\.[0-9]{6}Z"
+#: The time is checked, not captured: ``EntryName.at`` reads it from the name when asked.
 ENTRY_NAME_PATTERN = (
-    rf"^(?P<time>{_NAME_TIME})\.(?P<agent>{_NAME_PART})\.(?P<env>{_NAME_PART})\."
+    rf"^{_NAME_TIME}\.(?P<agent>{_NAME_PART})\.(?P<env>{_NAME_PART})\."
     rf"(?P<action>{'|'.join(a.value for a in Action)})\.(?P<engine>[0-9]+|{NO_ENGINE})\.(?P<suffix>[0-9a-f]{{{SUFFIX_HEX_DIGITS}}}){re.escape(ENTRY_SUFFIX)}$"
 )
 NAME_FORMAT = "<UTC YYYYMMDDTHHMMSS.ffffffZ>.<agent>.<env>.<action>.<engine number or none>.<6 hex digits>.yaml"
@@ -340,7 +341,7 @@ _ACTION_BY_VALUE = {action.value: action for action in Action}  # a dict lookup:
 
 
 def _entry_name(name: str, parts: tuple[str, ...]) -> EntryName:
-    _, agent, env, action, engine, suffix = parts
+    agent, env, action, engine, suffix = parts
     return EntryName(name, agent, env, _ACTION_BY_VALUE[action], None if engine == NO_ENGINE else engine, suffix)
 
 
@@ -408,7 +409,7 @@ def _scan_fast(names: list[str]) -> list[EntryName] | None:
     by_value = _ACTION_BY_VALUE
     return [
         EntryName(name, agent, env, by_value[action], None if engine == NO_ENGINE else engine, suffix)
-        for name, _, agent, env, action, engine, suffix in rows
+        for name, agent, env, action, engine, suffix in rows
     ]
 
 
