@@ -171,3 +171,34 @@ def test_a_quick_step_that_writes_nothing_is_sampled_as_the_mean_of_a_batch_of_l
     assert quick.batch == min(bench.BATCH_MAX, max(1, round(bench.BATCH_S / quick.times[0]))) > 1
     assert launches == {"quick": 1 + quick.batch, "writes": 2} and writes.batch == 1
     assert len(quick.times) == len(quick.peaks) == 2
+
+
+def test_a_round_runs_each_size_right_after_the_size_before_it_of_the_same_variant_and_every_step_beside_its_baseline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The growth budgets compare a step at one size with the same step at the size before
+    it: the two run in neighbouring blocks of the round, the mkdocs builds after them all."""
+    monkeypatch.setattr(bench, "MKDOCS_SIZES", (20,))
+    monkeypatch.setattr(bench, "LEDGER_SIZES", (20,))
+    monkeypatch.setattr(bench, "LEDGER_ENTRIES", 3)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(bench, "LAUNCH", bench.Launcher(scratch))
+    try:
+        steps = bench.build_steps(tmp_path, [10, 20], mkdocs=True)
+    finally:
+        bench.LAUNCH.close()
+    blocks = []  # (size, variant) of each run of steps outside the shipped ones and the builds
+    for s in steps:
+        if s.size != "shipped" and not s.name.startswith("mkdocs") and (not blocks or blocks[-1] != (s.size, s.variant)):
+            blocks.append((s.size, s.variant))
+    assert blocks == [(10, "placeholder"), (20, "placeholder"), (10, "deployed"), (20, "deployed")]
+    first_build = next(at for at, s in enumerate(steps) if s.name.startswith("mkdocs"))
+    assert first_build > 3 and all(s.name.startswith("mkdocs") for s in steps[first_build:])
+    assert len(steps) - first_build == 4  # the placeholder builds and the ledger project's builds
+    at = {(s.size, s.variant, s.name): i for i, s in enumerate(steps)}
+    for i, s in enumerate(steps):
+        if s.baseline is not None and not s.name.startswith("mkdocs"):
+            assert 0 < abs(i - at[(s.size, s.variant, s.baseline)]) <= 7, s.name  # its block, or the ledger steps right after it
+    for name in ("generate", "validate", "generate --check", "record"):
+        for variant in ("placeholder", "deployed"):
+            block = 7 + (3 if variant == "deployed" else 0)  # a block's steps, and the ledger project's beside the deployed one
+            assert at[(20, variant, name)] - at[(10, variant, name)] <= block

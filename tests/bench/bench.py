@@ -475,14 +475,24 @@ def _plugin_nav(project: Path, docs: Path) -> list[Any]:
 
 
 def build_steps(work: Path, sizes: list[int], mkdocs: bool) -> list[Step]:
+    """Every step, in the order each round runs them.
+
+    Each step runs right beside its baseline (the host's slow spells are short), and a
+    size's block of steps runs right after the block of the size before it *of the same
+    variant*: the growth budgets compare a step at 10,000 agents with the same step at
+    1,000, so those two must see the same spell of the machine too. (Sizes first, then
+    variants, put the mkdocs builds between them: 1-2 minutes apart, and one run's growth
+    of the same code ranged 8.1-10.6x.) The mkdocs builds, slow and judged only against each
+    other, close the round."""
     steps: list[Step] = []
     shipped = work / "shipped"
     shipped.mkdir()
     steps.append(Step("shipped", "-", "import yaml", None, [PYTHON, "-c", "import yaml"], shipped))
     steps.append(Step("shipped", "-", "--help", "import yaml", [PROMOTION, "--help"], shipped))
     steps.append(Step("shipped", "-", "validate (shipped config)", "import yaml", [PROMOTION, "--config", str(PLACEHOLDER_FIXTURE), "validate"], shipped))
-    for size in sizes:
-        for variant in ("placeholder", "deployed"):
+    builds: list[Step] = []
+    for variant in ("placeholder", "deployed"):
+        for size in sizes:
             project = work / f"{size}-{variant}"
             project.mkdir()
             config = project / "config.yaml"
@@ -491,8 +501,7 @@ def build_steps(work: Path, sizes: list[int], mkdocs: bool) -> list[Step]:
             _must_validate(project, f"config ({size} agents, {variant})")
             promo = [PROMOTION, "--config", "config.yaml"]
             out = OutDir(project)
-            # Each step runs right beside its baseline (the host's slow spells are short): generate,
-            # the floor, validate, the no-op (on the folder generate just wrote), then the rest.
+            # generate, the floor, validate, the no-op (on the folder generate just wrote), then the rest
             gen = Step(size, variant, "generate", "floor", [*promo, "generate", "--no-claude-md", "--out", out], project)
             gen.prepare = out.next
             steps.append(gen)
@@ -506,10 +515,12 @@ def build_steps(work: Path, sizes: list[int], mkdocs: bool) -> list[Step]:
             steps.append(Step(size, variant, "generate --check", "floor", [*promo, "generate", "--no-claude-md", "--out", out, "--check"], project))
             steps.append(record_step(work, size, variant, text))
             if mkdocs and size in MKDOCS_SIZES and variant == "placeholder":
-                steps += mkdocs_steps(project, size, variant)
+                builds += mkdocs_steps(project, size, variant)
             if size in LEDGER_SIZES and variant == "deployed":
-                steps += ledger_steps(work, size, text, mkdocs)
-    return steps
+                ledger, ledger_builds = ledger_steps(work, size, text, mkdocs)
+                steps += ledger  # right after the block holding their baselines
+                builds += ledger_builds
+    return steps + builds
 
 
 def record_step(work: Path, size: int, variant: str, text: str) -> Step:
@@ -529,8 +540,9 @@ def record_step(work: Path, size: int, variant: str, text: str) -> Step:
     return step
 
 
-def ledger_steps(work: Path, size: int, text: str, mkdocs: bool) -> list[Step]:
-    """The same deployed config with ``LEDGER_ENTRIES`` ledger entries beside it."""
+def ledger_steps(work: Path, size: int, text: str, mkdocs: bool) -> tuple[list[Step], list[Step]]:
+    """The same deployed config with ``LEDGER_ENTRIES`` ledger entries beside it: its
+    ``generate``, ``validate`` and no-op, and its mkdocs builds (if any)."""
     project = work / f"{size}-deployed-ledger"
     project.mkdir()
     (project / "config.yaml").write_text(text, encoding="utf-8")
@@ -544,9 +556,7 @@ def ledger_steps(work: Path, size: int, text: str, mkdocs: bool) -> list[Step]:
     noop = Step(size, "deployed", f"generate (no-op), {LEDGER}", f"validate, {LEDGER}", [*promo, "generate", "--no-claude-md", "--out", out], project)
     noop.verify = _wrote_nothing
     steps = [gen, validate, noop]  # the no-op right beside its baseline
-    if mkdocs:
-        steps += mkdocs_steps(project, size, "deployed", f" ({LEDGER})")
-    return steps
+    return steps, mkdocs_steps(project, size, "deployed", f" ({LEDGER})") if mkdocs else []
 
 
 def mkdocs_steps(project: Path, size: int, variant: str, suffix: str = "") -> list[Step]:
