@@ -110,14 +110,17 @@ def test_quick_steps_close_pairs_and_deciding_builds_run_more_rounds_the_big_bui
         s.times.append(first)
         return s
 
-    quick, slow = step(1000, "validate", 0.25), step(1000, "generate", 0.7)
-    large, build = step(bench.LARGE, "generate", 7.0), step(1000, "mkdocs build, plugin", 30.0)
+    quick, slow = step(1000, "validate", 0.25), step(1000, "record", 0.7)
+    large, build = step(bench.LARGE, "record", 7.0), step(1000, "mkdocs build, plugin", 30.0)
     close = [step(bench.LARGE, name, 1.8) for name in ("validate", "generate (no-op)")]  # judged against each other at 1.1x
     pairs = step(bench.PAIRS_GUARDED[0], "mkdocs build, plugin", 3.8)  # whole-build pairs are held to a guard there
     steps = (quick, slow, large, build, *close, pairs)
     assert [bench.runs_for(s, 7, explicit=False) for s in steps] == [bench.QUICK_RUNS, 7, 7, bench.MKDOCS_RUNS, bench.LARGE_CLOSE_RUNS, bench.LARGE_CLOSE_RUNS, bench.PAIRS_RUNS]
     assert [bench.runs_for(s, 5, explicit=True) for s in steps] == [5] * 7
     assert bench.runs_for(bench.Step(10, "deployed", "validate", None, ["true"], tmp_path), 7, explicit=False) == 7  # before its first round
+    growth = [step(size, name, 0.7 if size == 1000 else 6.0) for size in (1000, bench.LARGE) for name in bench.GROWTH_CLOSE]  # close to their 10x growth
+    assert [bench.runs_for(s, 7, explicit=False) for s in growth] == [bench.LARGE_CLOSE_RUNS] * 4
+    assert bench.runs_for(step(100, "generate", 0.7), 7, explicit=False) == 7  # its growth is not judged
 
 
 @pytest.mark.slow
