@@ -119,7 +119,7 @@ def test_quick_steps_close_pairs_and_deciding_builds_run_more_rounds_the_big_bui
     assert [bench.runs_for(s, 5, explicit=True) for s in steps] == [5] * 7
     assert bench.runs_for(bench.Step(10, "deployed", "validate", None, ["true"], tmp_path), 7, explicit=False) == 7  # before its first round
     growth = [step(size, name, 0.7 if size == 1000 else 6.0) for size in (1000, bench.LARGE) for name in bench.GROWTH_CLOSE]  # close to their 10x growth
-    assert [bench.runs_for(s, 7, explicit=False) for s in growth] == [bench.LARGE_CLOSE_RUNS] * 4
+    assert [bench.runs_for(s, 7, explicit=False) for s in growth] == [bench.LARGE_CLOSE_RUNS] * 6
     assert bench.runs_for(step(100, "generate", 0.7), 7, explicit=False) == 7  # its growth is not judged
 
 
